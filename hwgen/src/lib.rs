@@ -1,0 +1,1 @@
+//! hwgen: hardware config -> Verilog (see issue: hardware generator).

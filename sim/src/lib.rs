@@ -1,0 +1,1 @@
+//! sim: Verilator bridge, drivers and cycle accounting.

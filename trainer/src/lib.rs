@@ -1,0 +1,1 @@
+//! trainer: datasets, BN teacher, progressive tandem distillation, export (not built yet).
