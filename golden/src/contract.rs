@@ -89,12 +89,12 @@ mod tests {
         assert_eq!(requantize(3, 1, 8), 2); // 1.5 -> 2
         assert_eq!(requantize(5, 1, 8), 3); // 2.5 -> 3
         assert_eq!(requantize(-1, 1, 8), 0); // -0.5 -> 0 (then clamp)
-        // shift 2: 6/4 = 1.5 -> 2, 5/4 = 1.25 -> 1, 7/4 = 1.75 -> 2
+                                             // shift 2: 6/4 = 1.5 -> 2, 5/4 = 1.25 -> 1, 7/4 = 1.75 -> 2
         assert_eq!(requantize(6, 2, 8), 2);
         assert_eq!(requantize(5, 2, 8), 1);
         assert_eq!(requantize(7, 2, 8), 2);
         assert_eq!(requantize(10, 2, 8), 3); // 2.5 -> 3
-        // shift 4: 24/16 = 1.5 -> 2, 23/16 -> 1
+                                             // shift 4: 24/16 = 1.5 -> 2, 23/16 -> 1
         assert_eq!(requantize(24, 4, 8), 2);
         assert_eq!(requantize(23, 4, 8), 1);
         // shift 31 on a huge value: (2^31 + 2^30) >> 31 = 1.5 -> 2

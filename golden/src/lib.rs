@@ -24,4 +24,4 @@ pub mod random;
 pub mod reference;
 pub mod topology;
 
-// re-exports added when model lands
+pub use model::{Layer, Model, ModelError, Op, Output, Shape};

@@ -1,0 +1,59 @@
+//! `tandem`: the command-line front end. Library crates return typed errors;
+//! this binary reports them with their cause chain and exits non-zero.
+
+mod cli_model;
+mod progress;
+
+use anyhow::Result;
+use clap::{Parser, Subcommand};
+use std::process::ExitCode;
+
+/// Tandem: co-design a batch-norm-free integer AlexNet and the systolic MAC
+/// array that runs it.
+///
+/// Typical first steps:
+///
+///   tandem model random --topology alexnet-cifar --width 0.25 --in-channels 1 \
+///       --wbits 4 --abits 4 --seed 1 --out out/random-w4a4
+///
+///   tandem model inspect out/random-w4a4
+///
+///   tandem eval --model out/random-w4a4 --limit 1000
+///
+/// The integer semantics every command follows are in docs/integer-semantics.md.
+#[derive(Debug, Parser)]
+#[command(name = "tandem", version, verbatim_doc_comment)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Create and inspect integer models (model.yaml + model.safetensors).
+    #[command(subcommand)]
+    Model(cli_model::ModelCommand),
+    /// Measure a model's accuracy and speed on a dataset's test split with
+    /// the golden reference.
+    Eval(cli_model::EvalArgs),
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            // One line with the whole cause chain: "error: X: Y: Z".
+            let chain: Vec<String> = error.chain().map(|e| e.to_string()).collect();
+            eprintln!("error: {}", chain.join(": "));
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> Result<()> {
+    match cli.command {
+        Command::Model(command) => cli_model::run_model(command),
+        Command::Eval(args) => cli_model::run_eval(args),
+    }
+}
