@@ -1,0 +1,607 @@
+//! [`HwConfig`]: the hardware configuration, the single source of truth for
+//! the generated RTL, the simulation driver and the reports.
+//!
+//! A config is a small YAML file (see `configs/hw-*.yaml`). Loading checks
+//! every field and reports problems as `file: field = value: what to do`.
+
+use golden::contract;
+use serde::{Serialize, Serializer};
+use std::fmt;
+use std::path::Path;
+use thiserror::Error;
+
+/// Largest array dimension (`rows`, `cols`) the generator accepts.
+pub const MAX_ARRAY_DIM: u32 = 256;
+/// Largest accumulator-bank depth (`acc_depth`).
+pub const MAX_ACC_DEPTH: u32 = 65_536;
+/// Widest accumulator (`acc_bits`): the requantizer works in 32-bit two's
+/// complement, see [`HwConfig::acc_bits_resolved`].
+pub const MAX_ACC_BITS: u32 = 32;
+/// Default width of the per-channel shift field (shifts 0..=31).
+pub const DEFAULT_SHIFT_BITS: u8 = 5;
+
+/// How the array maps a GEMM onto its processing elements.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Dataflow {
+    /// Weights stay in the PEs; activations stream through (implemented).
+    WeightStationary,
+    /// Partial sums stay in the PEs (recognised, not implemented yet).
+    OutputStationary,
+}
+
+impl Dataflow {
+    /// The spelling used in YAML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Dataflow::WeightStationary => "weight_stationary",
+            Dataflow::OutputStationary => "output_stationary",
+        }
+    }
+}
+
+impl fmt::Display for Dataflow {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Accumulator-bank width: derived from `max_k`, or given explicitly.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AccBits {
+    /// `auto`: `min(32, contract::accumulator_bits(a_bits, w_bits, max(rows, max_k)))`.
+    Auto,
+    /// An explicit width in bits.
+    Bits(u32),
+}
+
+impl fmt::Display for AccBits {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            AccBits::Auto => f.write_str("auto"),
+            AccBits::Bits(bits) => write!(f, "{bits}"),
+        }
+    }
+}
+
+impl Serialize for AccBits {
+    fn serialize<S: Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        match self {
+            AccBits::Auto => serializer.serialize_str("auto"),
+            AccBits::Bits(bits) => serializer.serialize_u32(*bits),
+        }
+    }
+}
+
+/// A hardware configuration. Build it with [`HwConfig::from_yaml_file`] or
+/// [`HwConfig::from_yaml_str`]; a config assembled in code should be checked
+/// with [`HwConfig::validate`] before use.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct HwConfig {
+    /// Design name: names the output directory and appears in every file
+    /// header. Letters, digits, `-` and `_`.
+    pub name: String,
+    /// R: array rows, the K extent of one weight tile.
+    pub rows: u32,
+    /// C: array columns, the output channels of one weight tile.
+    pub cols: u32,
+    /// Dataflow; only [`Dataflow::WeightStationary`] is implemented.
+    pub dataflow: Dataflow,
+    /// Widest unsigned activation the hardware supports (narrower layers
+    /// zero-extend).
+    pub a_bits: u8,
+    /// Widest signed weight the hardware supports (narrower layers
+    /// sign-extend).
+    pub w_bits: u8,
+    /// Accumulator-bank width; see [`HwConfig::acc_bits_resolved`].
+    pub acc_bits: AccBits,
+    /// Largest GEMM K (products per output) the accumulator must hold
+    /// exactly; required when `acc_bits` is `auto`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_k: Option<u64>,
+    /// Width of the per-channel shift field: shifts `0..=2^shift_bits - 1`.
+    pub shift_bits: u8,
+    /// Accumulator entries per column: the most output pixels (GEMM rows M)
+    /// one tile pass holds.
+    pub acc_depth: u32,
+    /// Clock frequency, used only to turn cycles into time in reports.
+    pub clock_mhz: f64,
+}
+
+/// Why a config could not be loaded. Every message starts with the file (or
+/// `<string>` / `<in-memory config>`), names the field and says how to fix it.
+#[derive(Debug, Error)]
+pub enum HwConfigError {
+    /// The file could not be read.
+    #[error("{origin}: cannot read hardware config: {source}")]
+    Read {
+        /// The path.
+        origin: String,
+        /// The I/O error.
+        #[source]
+        source: std::io::Error,
+    },
+    /// Not valid YAML, an unknown or missing field, or a value of the wrong
+    /// type (the message from the YAML parser names the field and line).
+    #[error("{origin}: {message}")]
+    Syntax {
+        /// The path (or `<string>`).
+        origin: String,
+        /// The parser's message.
+        message: String,
+    },
+    /// A field has a value the hardware cannot implement.
+    #[error("{origin}: {field} = {value}: {fix}")]
+    Invalid {
+        /// The path (or `<string>` / `<in-memory config>`).
+        origin: String,
+        /// The offending field.
+        field: &'static str,
+        /// Its value as written.
+        value: String,
+        /// What is wrong and what to write instead.
+        fix: String,
+    },
+}
+
+impl HwConfigError {
+    /// The field an [`HwConfigError::Invalid`] error is about.
+    pub fn field(&self) -> Option<&'static str> {
+        match self {
+            HwConfigError::Invalid { field, .. } => Some(field),
+            _ => None,
+        }
+    }
+}
+
+/// A field problem before the origin is known.
+struct Problem {
+    field: &'static str,
+    value: String,
+    fix: String,
+}
+
+impl Problem {
+    fn new(field: &'static str, value: impl fmt::Display, fix: impl Into<String>) -> Self {
+        Problem {
+            field,
+            value: value.to_string(),
+            fix: fix.into(),
+        }
+    }
+
+    fn at(self, origin: &str) -> HwConfigError {
+        HwConfigError::Invalid {
+            origin: origin.to_string(),
+            field: self.field,
+            value: self.value,
+            fix: self.fix,
+        }
+    }
+}
+
+/// The YAML file as written, with wide integer types so that out-of-range
+/// values reach our own checks (and messages) instead of serde's.
+#[derive(serde::Deserialize)]
+#[serde(deny_unknown_fields)]
+struct RawConfig {
+    name: String,
+    rows: i64,
+    cols: i64,
+    dataflow: RawDataflow,
+    a_bits: i64,
+    w_bits: i64,
+    acc_bits: serde_norway::Value,
+    #[serde(default)]
+    max_k: Option<i64>,
+    #[serde(default)]
+    shift_bits: Option<i64>,
+    acc_depth: i64,
+    clock_mhz: f64,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RawDataflow {
+    WeightStationary,
+    OutputStationary,
+}
+
+/// Check that `value` lies in `range` and convert it.
+fn in_range<T: TryFrom<i64>>(
+    field: &'static str,
+    value: i64,
+    range: std::ops::RangeInclusive<i64>,
+    why: &str,
+) -> Result<T, Problem> {
+    if range.contains(&value) {
+        if let Ok(converted) = T::try_from(value) {
+            return Ok(converted);
+        }
+    }
+    Err(Problem::new(
+        field,
+        value,
+        format!("must be {}..={}{why}", range.start(), range.end()),
+    ))
+}
+
+impl RawConfig {
+    fn into_config(self) -> Result<HwConfig, Problem> {
+        let dim = 1..=MAX_ARRAY_DIM as i64;
+        let act = *contract::ACT_BITS.start() as i64..=*contract::ACT_BITS.end() as i64;
+        let weight = *contract::WEIGHT_BITS.start() as i64..=*contract::WEIGHT_BITS.end() as i64;
+        let acc_bits = match &self.acc_bits {
+            serde_norway::Value::String(text) if text == "auto" => AccBits::Auto,
+            serde_norway::Value::Number(number) => match number.as_i64() {
+                Some(bits) => AccBits::Bits(in_range(
+                    "acc_bits",
+                    bits,
+                    1..=MAX_ACC_BITS as i64,
+                    " (or `auto`)",
+                )?),
+                None => return Err(Problem::new("acc_bits", number, "must be `auto` or 1..=32")),
+            },
+            other => {
+                let shown = serde_norway::to_string(other).unwrap_or_default();
+                return Err(Problem::new(
+                    "acc_bits",
+                    shown.trim(),
+                    "must be `auto` or an integer 1..=32",
+                ));
+            }
+        };
+        Ok(HwConfig {
+            name: self.name,
+            rows: in_range("rows", self.rows, dim.clone(), "")?,
+            cols: in_range("cols", self.cols, dim, "")?,
+            dataflow: match self.dataflow {
+                RawDataflow::WeightStationary => Dataflow::WeightStationary,
+                RawDataflow::OutputStationary => Dataflow::OutputStationary,
+            },
+            a_bits: in_range(
+                "a_bits",
+                self.a_bits,
+                act,
+                " (the contract's activation widths)",
+            )?,
+            w_bits: in_range(
+                "w_bits",
+                self.w_bits,
+                weight,
+                " (the contract's weight widths)",
+            )?,
+            acc_bits,
+            max_k: match self.max_k {
+                Some(k) => Some(in_range("max_k", k, 1..=i64::from(u32::MAX), "")?),
+                None => None,
+            },
+            shift_bits: match self.shift_bits {
+                Some(bits) => in_range(
+                    "shift_bits",
+                    bits,
+                    1..=5,
+                    " (5 covers the contract's shifts 0..=31)",
+                )?,
+                None => DEFAULT_SHIFT_BITS,
+            },
+            acc_depth: in_range("acc_depth", self.acc_depth, 1..=MAX_ACC_DEPTH as i64, "")?,
+            clock_mhz: self.clock_mhz,
+        })
+    }
+}
+
+impl HwConfig {
+    /// Read and validate a YAML config file. Errors name the file.
+    pub fn from_yaml_file(path: impl AsRef<Path>) -> Result<HwConfig, HwConfigError> {
+        let path = path.as_ref();
+        let origin = path.display().to_string();
+        let text = std::fs::read_to_string(path).map_err(|source| HwConfigError::Read {
+            origin: origin.clone(),
+            source,
+        })?;
+        Self::parse(&text, &origin)
+    }
+
+    /// Parse and validate YAML text; errors name the origin `<string>`.
+    pub fn from_yaml_str(text: &str) -> Result<HwConfig, HwConfigError> {
+        Self::parse(text, "<string>")
+    }
+
+    fn parse(text: &str, origin: &str) -> Result<HwConfig, HwConfigError> {
+        let raw: RawConfig =
+            serde_norway::from_str(text).map_err(|error| HwConfigError::Syntax {
+                origin: origin.to_string(),
+                message: error.to_string(),
+            })?;
+        let config = raw.into_config().map_err(|problem| problem.at(origin))?;
+        config.check().map_err(|problem| problem.at(origin))?;
+        Ok(config)
+    }
+
+    /// The config as YAML (without comments), loadable by
+    /// [`HwConfig::from_yaml_str`].
+    pub fn to_yaml_string(&self) -> String {
+        serde_norway::to_string(self).expect("a HwConfig always serializes")
+    }
+
+    /// Check every field; errors name the origin `<in-memory config>`.
+    pub fn validate(&self) -> Result<(), HwConfigError> {
+        self.check()
+            .map_err(|problem| problem.at("<in-memory config>"))
+    }
+
+    fn check(&self) -> Result<(), Problem> {
+        let name_ok = !self.name.is_empty()
+            && self.name.len() <= 64
+            && self
+                .name
+                .chars()
+                .next()
+                .is_some_and(|c| c.is_ascii_alphanumeric())
+            && self
+                .name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_');
+        if !name_ok {
+            return Err(Problem::new(
+                "name",
+                format!("{:?}", self.name),
+                "must be 1..=64 letters, digits, `-` or `_`, starting with a letter or digit (it names a directory)",
+            ));
+        }
+        let dims = 1..=MAX_ARRAY_DIM;
+        if !dims.contains(&self.rows) {
+            return Err(Problem::new("rows", self.rows, "must be 1..=256"));
+        }
+        if !dims.contains(&self.cols) {
+            return Err(Problem::new("cols", self.cols, "must be 1..=256"));
+        }
+        if self.dataflow == Dataflow::OutputStationary {
+            return Err(Problem::new(
+                "dataflow",
+                self.dataflow,
+                "not implemented yet; use weight_stationary",
+            ));
+        }
+        if !contract::ACT_BITS.contains(&self.a_bits) {
+            return Err(Problem::new("a_bits", self.a_bits, "must be 1..=16"));
+        }
+        if !contract::WEIGHT_BITS.contains(&self.w_bits) {
+            return Err(Problem::new("w_bits", self.w_bits, "must be 2..=16"));
+        }
+        if !(1..=5).contains(&self.shift_bits) {
+            return Err(Problem::new("shift_bits", self.shift_bits, "must be 1..=5"));
+        }
+        if !(1..=MAX_ACC_DEPTH).contains(&self.acc_depth) {
+            return Err(Problem::new(
+                "acc_depth",
+                self.acc_depth,
+                "must be 1..=65536",
+            ));
+        }
+        if !(self.clock_mhz.is_finite() && self.clock_mhz > 0.0 && self.clock_mhz <= 100_000.0) {
+            return Err(Problem::new(
+                "clock_mhz",
+                self.clock_mhz,
+                "must be a positive number of MHz (at most 100000)",
+            ));
+        }
+        if let Some(k) = self.max_k {
+            if k == 0 || k > u64::from(u32::MAX) {
+                return Err(Problem::new("max_k", k, "must be 1..=4294967295"));
+            }
+        }
+        match self.acc_bits {
+            AccBits::Auto => {
+                if self.max_k.is_none() {
+                    return Err(Problem::new(
+                        "acc_bits",
+                        "auto",
+                        "needs max_k (the largest GEMM K to hold exactly); add `max_k: <K>` or give acc_bits explicitly",
+                    ));
+                }
+            }
+            AccBits::Bits(bits) => {
+                let needed = self.exact_acc_bits();
+                if bits != MAX_ACC_BITS && !(needed..MAX_ACC_BITS).contains(&bits) {
+                    let k = self
+                        .max_k
+                        .map_or(u64::from(self.rows), |k| k.max(u64::from(self.rows)));
+                    let allowed = if needed >= MAX_ACC_BITS {
+                        "must be 32".to_string()
+                    } else {
+                        format!("must be 32 or {needed}..=31")
+                    };
+                    return Err(Problem::new(
+                        "acc_bits",
+                        bits,
+                        format!(
+                            "{allowed}: a_bits + w_bits + ceil(log2({k})) + 1 = {needed} bits hold K = {k} products exactly (K = max(rows, max_k)), and 32 bits are exact for every model golden accepts; or write `auto`"
+                        ),
+                    ));
+                }
+            }
+        }
+        Ok(())
+    }
+
+    /// `contract::accumulator_bits` for the largest K this config must hold:
+    /// `max(rows, max_k)` (one full K-tile always has to fit).
+    fn exact_acc_bits(&self) -> u32 {
+        let k = self.max_k.unwrap_or(0).max(u64::from(self.rows));
+        let k = usize::try_from(k).unwrap_or(usize::MAX);
+        contract::accumulator_bits(self.a_bits, self.w_bits, k)
+    }
+
+    /// Width of the accumulator bank, in bits.
+    ///
+    /// `auto` resolves to `contract::accumulator_bits(a_bits, w_bits,
+    /// max(rows, max_k))`, capped at 32. The cap is exact, not an
+    /// approximation: the requantizer and the raw output work modulo 2^32,
+    /// and golden's model loader guarantees that every channel's final
+    /// `acc + bias + rounding` fits in i32, so a 32-bit accumulator that
+    /// wraps on a partial sum still produces the exact result. Below 32
+    /// bits the bank never wraps for `K <= max_k`.
+    pub fn acc_bits_resolved(&self) -> u32 {
+        match self.acc_bits {
+            AccBits::Auto => self.exact_acc_bits().min(MAX_ACC_BITS),
+            AccBits::Bits(bits) => bits,
+        }
+    }
+
+    /// Width of one column sum leaving the array: the exact sum of `rows`
+    /// products, `a_bits + w_bits + ceil(log2(rows))`, capped at the
+    /// accumulator width.
+    pub fn column_sum_bits(&self) -> u32 {
+        let exact = u32::from(self.a_bits)
+            + u32::from(self.w_bits)
+            + contract::ceil_log2(self.rows as usize);
+        exact.min(self.acc_bits_resolved())
+    }
+
+    /// Width of the `wload_row` port: `ceil(log2(rows))`, at least 1.
+    pub fn row_index_bits(&self) -> u32 {
+        contract::ceil_log2(self.rows as usize).max(1)
+    }
+
+    /// Width of the `act_acc_addr` / `out_acc_addr` ports:
+    /// `ceil(log2(acc_depth))`, at least 1.
+    pub fn acc_addr_bits(&self) -> u32 {
+        contract::ceil_log2(self.acc_depth as usize).max(1)
+    }
+
+    /// Largest shift the requantizer accepts: `min(31, 2^shift_bits - 1)`.
+    pub fn max_shift(&self) -> u8 {
+        ((1u32 << self.shift_bits) - 1).min(u32::from(contract::MAX_SHIFT)) as u8
+    }
+
+    /// Cycles from presenting a vector on the `act_*` port (cycle t) to its
+    /// result on the `out_*` port (cycle t + latency): `rows + cols + 2`.
+    pub fn latency_cycles(&self) -> u64 {
+        u64::from(self.rows) + u64::from(self.cols) + 2
+    }
+
+    /// The shortest tile slot of the canonical schedule, `rows + cols`: the
+    /// next tile's weights cannot overwrite the shadow bank sooner (see
+    /// `docs/hardware.md`). Tiles with at least this many vectors hide the
+    /// weight load completely.
+    pub fn min_slot_cycles(&self) -> u64 {
+        u64::from(self.rows) + u64::from(self.cols)
+    }
+
+    /// Multiply-accumulates the array performs per cycle when busy.
+    pub fn macs_per_cycle(&self) -> u64 {
+        u64::from(self.rows) * u64::from(self.cols)
+    }
+
+    /// Whether a GEMM layer with `in_bits`-bit activations, `w_bits`-bit
+    /// weights, `out_bits`-bit outputs and `k` products per output runs
+    /// exactly on this hardware.
+    pub fn supports_layer(&self, in_bits: u8, w_bits: u8, out_bits: u8, k: usize) -> bool {
+        let acc = self.acc_bits_resolved();
+        (1..=self.a_bits).contains(&in_bits)
+            && (2..=self.w_bits).contains(&w_bits)
+            && (1..=self.a_bits).contains(&out_bits)
+            && k >= 1
+            && (acc == MAX_ACC_BITS || contract::accumulator_bits(in_bits, w_bits, k) <= acc)
+    }
+
+    /// This config with its widths sized for a model: `a_bits`, `w_bits`
+    /// and `max_k` set to the model's largest activation width, weight width
+    /// and GEMM K, and `acc_bits` set to `auto`. The array shape, depth and
+    /// clock are kept.
+    pub fn sized_for(
+        &self,
+        max_a_bits: u8,
+        max_w_bits: u8,
+        max_k: u64,
+    ) -> Result<HwConfig, HwConfigError> {
+        let sized = HwConfig {
+            a_bits: max_a_bits,
+            w_bits: max_w_bits,
+            acc_bits: AccBits::Auto,
+            max_k: Some(max_k),
+            ..self.clone()
+        };
+        sized.check().map_err(|problem| problem.at("<sized_for>"))?;
+        Ok(sized)
+    }
+
+    /// One line of the key values, for file headers and reports.
+    pub fn summary(&self) -> String {
+        let acc = match (self.acc_bits, self.max_k) {
+            (AccBits::Auto, Some(k)) => format!("{} (auto, max_k={k})", self.acc_bits_resolved()),
+            (AccBits::Auto, None) => format!("{} (auto)", self.acc_bits_resolved()),
+            (AccBits::Bits(bits), _) => bits.to_string(),
+        };
+        format!(
+            "rows={} cols={} dataflow={} a_bits={} w_bits={} acc_bits={} shift_bits={} acc_depth={} clock_mhz={}",
+            self.rows,
+            self.cols,
+            self.dataflow,
+            self.a_bits,
+            self.w_bits,
+            acc,
+            self.shift_bits,
+            self.acc_depth,
+            self.clock_mhz
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const GOOD: &str = "name: t\nrows: 4\ncols: 3\ndataflow: weight_stationary\na_bits: 4\nw_bits: 4\nacc_bits: auto\nmax_k: 576\nacc_depth: 16\nclock_mhz: 200\n";
+
+    #[test]
+    fn auto_acc_bits_follow_the_contract_formula_and_cap_at_32() {
+        let config = HwConfig::from_yaml_str(GOOD).unwrap();
+        assert_eq!(config.acc_bits_resolved(), 19); // 4 + 4 + 10 + 1
+        assert_eq!(config.shift_bits, 5);
+        assert_eq!(config.column_sum_bits(), 10); // 4 + 4 + 2
+        let wide = config.sized_for(16, 16, 4096).unwrap();
+        assert_eq!(wide.acc_bits_resolved(), 32);
+        assert_eq!(wide.column_sum_bits(), 32);
+    }
+
+    #[test]
+    fn max_k_below_rows_still_fits_a_full_tile() {
+        let config = HwConfig::from_yaml_str(&GOOD.replace("576", "1")).unwrap();
+        assert_eq!(config.acc_bits_resolved(), 4 + 4 + 2 + 1);
+    }
+
+    #[test]
+    fn explicit_acc_bits_must_hold_max_k() {
+        let text = GOOD.replace("acc_bits: auto", "acc_bits: 18");
+        let error = HwConfig::from_yaml_str(&text).unwrap_err().to_string();
+        assert!(
+            error.starts_with("<string>: acc_bits = 18: must be 32 or 19..=31"),
+            "{error}"
+        );
+        let text = GOOD.replace("acc_bits: auto", "acc_bits: 32");
+        assert_eq!(
+            HwConfig::from_yaml_str(&text).unwrap().acc_bits_resolved(),
+            32
+        );
+    }
+
+    #[test]
+    fn yaml_round_trips() {
+        let config = HwConfig::from_yaml_str(GOOD).unwrap();
+        let again = HwConfig::from_yaml_str(&config.to_yaml_string()).unwrap();
+        assert_eq!(config, again);
+    }
+
+    #[test]
+    fn supports_layer_checks_widths_and_k() {
+        let config = HwConfig::from_yaml_str(GOOD).unwrap();
+        assert!(config.supports_layer(4, 4, 4, 576));
+        assert!(config.supports_layer(2, 2, 1, 576));
+        assert!(!config.supports_layer(4, 4, 4, 577 * 2));
+        assert!(!config.supports_layer(5, 4, 4, 1));
+        assert!(!config.supports_layer(4, 4, 5, 1));
+    }
+}

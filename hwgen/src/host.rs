@@ -1,0 +1,385 @@
+//! A reference host: the exact cycle-by-cycle port values of the canonical
+//! schedule ([`crate::schedule`]) for one GEMM.
+//!
+//! [`drive_gemm`] calls back once per clock cycle with every input of
+//! `tandem_top`, unpacked ([`PortInputs`]; pack with [`crate::packing`]).
+//! A simulation host applies them, clocks one rising edge, and reads the
+//! outputs; the [`ExpectedOutput`]s say in which cycle each result vector
+//! appears and which pixels and channels it holds. The Icarus testbench test
+//! of this crate uses it, so the schedule and the RTL are checked together.
+
+use crate::schedule::{schedule, GemmShape};
+use crate::HwConfig;
+use golden::contract;
+use thiserror::Error;
+
+/// Every input port of `tandem_top` (except `clk` and `rst_n`) for one cycle,
+/// element-wise. Vectors have `rows` (activations) or `cols` entries.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PortInputs {
+    /// `wload_valid`.
+    pub wload_valid: bool,
+    /// `wload_row`.
+    pub wload_row: u32,
+    /// `wload_data`, one signed weight per column.
+    pub wload_data: Vec<i32>,
+    /// `wswap`.
+    pub wswap: bool,
+    /// `prm_valid`.
+    pub prm_valid: bool,
+    /// `prm_bias`, one per column.
+    pub prm_bias: Vec<i32>,
+    /// `prm_shift`, one per column.
+    pub prm_shift: Vec<u8>,
+    /// `prm_out_bits`.
+    pub prm_out_bits: u8,
+    /// `act_valid`.
+    pub act_valid: bool,
+    /// `act_data`, one unsigned activation per row.
+    pub act_data: Vec<u32>,
+    /// `act_first`.
+    pub act_first: bool,
+    /// `act_last`.
+    pub act_last: bool,
+    /// `act_bypass`.
+    pub act_bypass: bool,
+    /// `act_acc_addr`.
+    pub act_acc_addr: u32,
+}
+
+impl PortInputs {
+    /// All strobes low and all data zero: what an idle host drives.
+    pub fn idle(config: &HwConfig) -> PortInputs {
+        PortInputs {
+            wload_valid: false,
+            wload_row: 0,
+            wload_data: vec![0; config.cols as usize],
+            wswap: false,
+            prm_valid: false,
+            prm_bias: vec![0; config.cols as usize],
+            prm_shift: vec![0; config.cols as usize],
+            prm_out_bits: 0,
+            act_valid: false,
+            act_data: vec![0; config.rows as usize],
+            act_first: false,
+            act_last: false,
+            act_bypass: false,
+            act_acc_addr: 0,
+        }
+    }
+
+    fn clear(&mut self) {
+        self.wload_valid = false;
+        self.wload_row = 0;
+        self.wload_data.fill(0);
+        self.wswap = false;
+        self.prm_valid = false;
+        self.prm_bias.fill(0);
+        self.prm_shift.fill(0);
+        self.prm_out_bits = 0;
+        self.act_valid = false;
+        self.act_data.fill(0);
+        self.act_first = false;
+        self.act_last = false;
+        self.act_bypass = false;
+        self.act_acc_addr = 0;
+    }
+}
+
+/// One GEMM layer's operands, row-major.
+#[derive(Debug, Clone, Copy)]
+pub struct GemmOperands<'a> {
+    /// The GEMM's dimensions.
+    pub shape: GemmShape,
+    /// `X[m][k]` at `m * K + k`: unsigned activations below `2^a_bits`.
+    pub activations: &'a [u32],
+    /// `W[n][k]` at `n * K + k`: signed weights in the `w_bits` narrow range.
+    pub weights: &'a [i32],
+    /// One bias per output channel.
+    pub bias: &'a [i32],
+    /// One shift per output channel (unused when `bypass`).
+    pub shifts: &'a [u8],
+    /// The layer's output activation width (unused when `bypass`).
+    pub out_bits: u8,
+    /// Last layer: results are the raw `acc + bias` on `out_raw`.
+    pub bypass: bool,
+}
+
+/// A result vector the host will see on `out_*`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ExpectedOutput {
+    /// The cycle in which `out_valid` is high with this vector (visible
+    /// after the rising edge that ends cycle `cycle - 1`).
+    pub cycle: u64,
+    /// Output pixel: `out_acc_addr = m - m0`.
+    pub m: usize,
+    /// Output channel of column 0; column c holds channel `n0 + c` (columns
+    /// with `n0 + c >= N` are padding).
+    pub n0: usize,
+}
+
+/// What [`drive_gemm`] produced.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GemmRun {
+    /// Cycles driven; equals [`crate::schedule::gemm_cycles`].
+    pub cycles: u64,
+    /// Every result vector in order of appearance.
+    pub outputs: Vec<ExpectedOutput>,
+}
+
+/// Operands that do not fit the config.
+#[derive(Debug, Error, PartialEq, Eq)]
+pub enum HostError {
+    /// A slice has the wrong length for the shape.
+    #[error("{what} has {actual} entries, the GEMM shape needs {expected}")]
+    Length {
+        /// Which operand.
+        what: &'static str,
+        /// Its length.
+        actual: usize,
+        /// The length the shape implies.
+        expected: usize,
+    },
+    /// A value cannot be represented on the hardware.
+    #[error("{what} = {value} at index {index}: {reason}")]
+    Value {
+        /// Which operand.
+        what: &'static str,
+        /// Index into the operand.
+        index: usize,
+        /// The value.
+        value: i64,
+        /// The accepted range.
+        reason: String,
+    },
+}
+
+fn check_length(what: &'static str, actual: usize, expected: usize) -> Result<(), HostError> {
+    if actual == expected {
+        Ok(())
+    } else {
+        Err(HostError::Length {
+            what,
+            actual,
+            expected,
+        })
+    }
+}
+
+fn check_operands(config: &HwConfig, ops: &GemmOperands<'_>) -> Result<(), HostError> {
+    let GemmShape { m, k, n } = ops.shape;
+    check_length("activations", ops.activations.len(), m * k)?;
+    check_length("weights", ops.weights.len(), n * k)?;
+    check_length("bias", ops.bias.len(), n)?;
+    check_length("shifts", ops.shifts.len(), n)?;
+    let act_max = contract::activation_max(config.a_bits) as u32;
+    if let Some((index, &value)) = ops
+        .activations
+        .iter()
+        .enumerate()
+        .find(|(_, &a)| a > act_max)
+    {
+        return Err(HostError::Value {
+            what: "activations",
+            index,
+            value: value.into(),
+            reason: format!("must be 0..={act_max} (a_bits = {})", config.a_bits),
+        });
+    }
+    let (w_min, w_max) = contract::weight_range(config.w_bits);
+    if let Some((index, &value)) = ops
+        .weights
+        .iter()
+        .enumerate()
+        .find(|(_, &w)| w < w_min || w > w_max)
+    {
+        return Err(HostError::Value {
+            what: "weights",
+            index,
+            value: value.into(),
+            reason: format!("must be {w_min}..={w_max} (w_bits = {})", config.w_bits),
+        });
+    }
+    if !ops.bypass {
+        let max_shift = config.max_shift();
+        if let Some((index, &value)) = ops.shifts.iter().enumerate().find(|(_, &s)| s > max_shift) {
+            return Err(HostError::Value {
+                what: "shifts",
+                index,
+                value: value.into(),
+                reason: format!(
+                    "must be 0..={max_shift} (shift_bits = {})",
+                    config.shift_bits
+                ),
+            });
+        }
+        if !(1..=config.a_bits).contains(&ops.out_bits) {
+            return Err(HostError::Value {
+                what: "out_bits",
+                index: 0,
+                value: ops.out_bits.into(),
+                reason: format!("must be 1..={} (a_bits)", config.a_bits),
+            });
+        }
+    }
+    Ok(())
+}
+
+/// Drive one GEMM through the canonical schedule: `on_cycle(cycle, inputs)`
+/// is called for cycles `0..cycles`, where `inputs` are the values to drive
+/// during that cycle (sampled by the rising edge that ends it). The last
+/// result is on `out_*` after the final edge.
+///
+/// Before cycle 0 the host must have reset the design (`rst_n` low for at
+/// least one edge) or finished the previous GEMM (its last result seen).
+/// Checking that K fits the accumulator ([`HwConfig::supports_layer`]) is
+/// the caller's job: only the layer knows its real bit-widths.
+pub fn drive_gemm(
+    config: &HwConfig,
+    ops: &GemmOperands<'_>,
+    mut on_cycle: impl FnMut(u64, &PortInputs),
+) -> Result<GemmRun, HostError> {
+    check_operands(config, ops)?;
+    let plan = schedule(config, ops.shape);
+    let rows = config.rows as usize;
+    let cols = config.cols as usize;
+    let k = ops.shape.k;
+    let latency = config.latency_cycles();
+    let mut inputs = PortInputs::idle(config);
+    let mut outputs = Vec::new();
+
+    // Shadow-bank writes that load tile `index` (rows in `row_cycles`, the
+    // parameters and the swap in the last of them).
+    let load_row = |inputs: &mut PortInputs, index: usize, row: usize| {
+        let tile = plan.tiles[index].tile;
+        inputs.wload_valid = true;
+        inputs.wload_row = row as u32;
+        for c in 0..cols {
+            inputs.wload_data[c] = if c < tile.n_len && row < tile.k_len {
+                ops.weights[(tile.n0 + c) * k + tile.k0 + row]
+            } else {
+                0 // padding rows and columns hold zero weights
+            };
+        }
+    };
+    let load_params_and_swap = |inputs: &mut PortInputs, index: usize| {
+        let tile = plan.tiles[index].tile;
+        inputs.prm_valid = true;
+        for c in 0..cols {
+            let (bias, shift) = if c < tile.n_len && !ops.bypass {
+                (ops.bias[tile.n0 + c], ops.shifts[tile.n0 + c])
+            } else if c < tile.n_len {
+                (ops.bias[tile.n0 + c], 0)
+            } else {
+                (0, 0)
+            };
+            inputs.prm_bias[c] = bias;
+            inputs.prm_shift[c] = shift;
+        }
+        inputs.prm_out_bits = if ops.bypass {
+            config.a_bits
+        } else {
+            ops.out_bits
+        };
+        inputs.wswap = true;
+    };
+
+    if plan.tiles.is_empty() {
+        return Ok(GemmRun { cycles: 0, outputs });
+    }
+
+    // Prologue: tile 0's rows in cycles 0..R, parameters and swap in R-1.
+    for row in 0..rows {
+        inputs.clear();
+        load_row(&mut inputs, 0, row);
+        if row + 1 == rows {
+            load_params_and_swap(&mut inputs, 0);
+        }
+        on_cycle(row as u64, &inputs);
+    }
+
+    // One slot per tile.
+    for (index, scheduled) in plan.tiles.iter().enumerate() {
+        let tile = scheduled.tile;
+        let has_next = index + 1 < plan.tiles.len();
+        for offset in 0..scheduled.slot_cycles {
+            let cycle = scheduled.start_cycle + offset;
+            inputs.clear();
+            let vector = offset as usize;
+            if vector < tile.m_len {
+                let m = tile.m0 + vector;
+                inputs.act_valid = true;
+                for r in 0..rows {
+                    inputs.act_data[r] = if r < tile.k_len {
+                        ops.activations[m * k + tile.k0 + r]
+                    } else {
+                        0 // padding rows see zero activations
+                    };
+                }
+                inputs.act_first = tile.first_k;
+                inputs.act_last = tile.last_k;
+                inputs.act_bypass = ops.bypass;
+                inputs.act_acc_addr = vector as u32;
+                if tile.last_k {
+                    outputs.push(ExpectedOutput {
+                        cycle: cycle + latency,
+                        m,
+                        n0: tile.n0,
+                    });
+                }
+            }
+            if has_next {
+                // The next tile's rows fill the slot's last R cycles.
+                let load_start = scheduled.slot_cycles - rows as u64;
+                if offset >= load_start {
+                    load_row(&mut inputs, index + 1, (offset - load_start) as usize);
+                }
+                if offset + 1 == scheduled.slot_cycles {
+                    load_params_and_swap(&mut inputs, index + 1);
+                }
+            }
+            on_cycle(cycle, &inputs);
+        }
+    }
+
+    // Drain: idle until the last result is visible.
+    let last = plan.tiles.last().expect("not empty");
+    let drained_from = last.start_cycle + last.slot_cycles;
+    inputs.clear();
+    for cycle in drained_from..plan.total_cycles {
+        on_cycle(cycle, &inputs);
+    }
+    Ok(GemmRun {
+        cycles: plan.total_cycles,
+        outputs,
+    })
+}
+
+/// The results the hardware must produce for `ops`, computed with the
+/// integer contract: `out[m][n]` is the requantized activation, or the raw
+/// `acc + bias` (as i32) when `ops.bypass`.
+pub fn reference_gemm(ops: &GemmOperands<'_>) -> Vec<i64> {
+    let GemmShape { m, k, n } = ops.shape;
+    let mut out = vec![0i64; m * n];
+    for pixel in 0..m {
+        for channel in 0..n {
+            let acc: i64 = (0..k)
+                .map(|i| {
+                    i64::from(ops.activations[pixel * k + i])
+                        * i64::from(ops.weights[channel * k + i])
+                })
+                .sum();
+            let acc_plus_bias = acc + i64::from(ops.bias[channel]);
+            out[pixel * n + channel] = if ops.bypass {
+                acc_plus_bias
+            } else {
+                i64::from(contract::requantize(
+                    acc_plus_bias,
+                    ops.shifts[channel],
+                    ops.out_bits,
+                ))
+            };
+        }
+    }
+    out
+}

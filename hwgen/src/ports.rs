@@ -1,0 +1,186 @@
+//! The top-level port list of `tandem_top`, derived from a [`HwConfig`].
+//!
+//! One table drives the generated `tandem_top.v`, its `README.md` and any
+//! host that wants to check a Verilated model's ports against the config.
+
+use crate::HwConfig;
+
+/// Direction of a top-level port.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum PortDirection {
+    /// Driven by the host.
+    Input,
+    /// Read by the host.
+    Output,
+}
+
+impl PortDirection {
+    /// `input` or `output`, as in Verilog.
+    pub fn as_verilog(self) -> &'static str {
+        match self {
+            PortDirection::Input => "input",
+            PortDirection::Output => "output",
+        }
+    }
+}
+
+/// One top-level port of `tandem_top`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Port {
+    /// Verilog name.
+    pub name: &'static str,
+    /// Direction.
+    pub direction: PortDirection,
+    /// Width in bits; the port is `[width-1:0]`.
+    pub width: u32,
+    /// What it carries and how it is packed.
+    pub description: String,
+}
+
+/// Name of the generated top module (the same for every config, so a
+/// Verilator host always finds `Vtandem_top`).
+pub const TOP_MODULE: &str = "tandem_top";
+
+/// The ports of `tandem_top` for `config`, in declaration order.
+pub fn ports(config: &HwConfig) -> Vec<Port> {
+    use PortDirection::{Input, Output};
+    let rows = config.rows;
+    let cols = config.cols;
+    let a = u32::from(config.a_bits);
+    let w = u32::from(config.w_bits);
+    let s = u32::from(config.shift_bits);
+    let port = |name, direction, width, description: String| Port {
+        name,
+        direction,
+        width,
+        description,
+    };
+    vec![
+        port(
+            "clk",
+            Input,
+            1,
+            "clock; every register updates on the rising edge".into(),
+        ),
+        port("rst_n", Input, 1, "synchronous reset, active low".into()),
+        port(
+            "wload_valid",
+            Input,
+            1,
+            "write one array row of the shadow weight bank".into(),
+        ),
+        port(
+            "wload_row",
+            Input,
+            config.row_index_bits(),
+            format!("array row r = 0..{} (K offset within the tile)", rows - 1),
+        ),
+        port(
+            "wload_data",
+            Input,
+            cols * w,
+            format!("{cols} x {w}-bit signed weights; column c at [c*{w} +: {w}] = W[n0+c][k0+r]"),
+        ),
+        port(
+            "wswap",
+            Input,
+            1,
+            "swap banks: vectors from the next cycle on use the weights and parameters just loaded"
+                .into(),
+        ),
+        port(
+            "prm_valid",
+            Input,
+            1,
+            "write the requantizer parameters of the shadow bank".into(),
+        ),
+        port(
+            "prm_bias",
+            Input,
+            cols * 32,
+            format!("{cols} x 32-bit signed biases; column c at [c*32 +: 32]"),
+        ),
+        port(
+            "prm_shift",
+            Input,
+            cols * s,
+            format!(
+                "{cols} x {s}-bit shifts (0..={}); column c at [c*{s} +: {s}]",
+                config.max_shift()
+            ),
+        ),
+        port(
+            "prm_out_bits",
+            Input,
+            5,
+            format!(
+                "the layer's output activation width a_out, 1..={} (clamp to 2^a_out - 1)",
+                config.a_bits
+            ),
+        ),
+        port(
+            "act_valid",
+            Input,
+            1,
+            "an activation vector is presented".into(),
+        ),
+        port(
+            "act_data",
+            Input,
+            rows * a,
+            format!("{rows} x {a}-bit unsigned activations; row r at [r*{a} +: {a}] = X[m][k0+r]"),
+        ),
+        port(
+            "act_first",
+            Input,
+            1,
+            "first K-tile: overwrite the accumulator entry instead of adding".into(),
+        ),
+        port(
+            "act_last",
+            Input,
+            1,
+            "last K-tile: requantize the entry and send it to out_*".into(),
+        ),
+        port(
+            "act_bypass",
+            Input,
+            1,
+            "last layer: out_act is zero, read the raw acc + bias on out_raw".into(),
+        ),
+        port(
+            "act_acc_addr",
+            Input,
+            config.acc_addr_bits(),
+            format!(
+                "accumulator entry 0..{} (pixel m - m0 within the M-tile)",
+                config.acc_depth - 1
+            ),
+        ),
+        port(
+            "out_valid",
+            Output,
+            1,
+            "a result vector is on out_* (cycle t + latency for a vector with act_last)".into(),
+        ),
+        port("out_bypass", Output, 1, "the vector's act_bypass".into()),
+        port(
+            "out_acc_addr",
+            Output,
+            config.acc_addr_bits(),
+            "the vector's act_acc_addr".into(),
+        ),
+        port(
+            "out_act",
+            Output,
+            cols * a,
+            format!("{cols} x {a}-bit requantized activations; column c at [c*{a} +: {a}]"),
+        ),
+        port(
+            "out_raw",
+            Output,
+            cols * 32,
+            format!("{cols} x 32-bit signed acc + bias; column c at [c*32 +: 32]"),
+        ),
+    ]
+}

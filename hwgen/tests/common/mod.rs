@@ -1,0 +1,68 @@
+//! Helpers shared by the integration tests: external tools, configs, design
+//! directories.
+
+#![allow(dead_code)] // each test binary uses a different subset
+
+use hwgen::{generate, write_files, AccBits, Dataflow, HwConfig};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+/// Whether `tool` is an executable on PATH. When it is not, prints why the
+/// calling test is skipped, so `cargo test -- --nocapture` shows it.
+pub fn have_tool(tool: &str, test: &str) -> bool {
+    let found = std::env::var_os("PATH")
+        .is_some_and(|path| std::env::split_paths(&path).any(|dir| dir.join(tool).is_file()));
+    if !found {
+        eprintln!("SKIPPED {test}: `{tool}` is not on PATH");
+    }
+    found
+}
+
+/// A validated config with the given shape and widths.
+pub fn config(rows: u32, cols: u32, a_bits: u8, w_bits: u8, acc_depth: u32) -> HwConfig {
+    let config = HwConfig {
+        name: format!("t{rows}x{cols}-w{w_bits}a{a_bits}-d{acc_depth}"),
+        rows,
+        cols,
+        dataflow: Dataflow::WeightStationary,
+        a_bits,
+        w_bits,
+        acc_bits: AccBits::Auto,
+        max_k: Some(1024),
+        shift_bits: 5,
+        acc_depth,
+        clock_mhz: 100.0,
+    };
+    config.validate().expect("test config is valid");
+    config
+}
+
+/// Generate `config` into a fresh directory under `parent`.
+pub fn write_design(config: &HwConfig, parent: &Path) -> PathBuf {
+    let dir = parent.join(&config.name);
+    write_files(&generate(config), &dir).expect("write design");
+    dir
+}
+
+/// The absolute paths of a design's Verilog sources, in compile order.
+pub fn verilog_paths(dir: &Path) -> Vec<PathBuf> {
+    hwgen::generate::verilog_files()
+        .into_iter()
+        .map(|file| dir.join(file))
+        .collect()
+}
+
+/// Run `command`; panic with its output (and `what`) if it fails.
+pub fn run_ok(mut command: Command, what: &str) -> String {
+    let output = command
+        .output()
+        .unwrap_or_else(|e| panic!("{what}: cannot start {command:?}: {e}"));
+    let stdout = String::from_utf8_lossy(&output.stdout).into_owned();
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(
+        output.status.success(),
+        "{what} failed ({}):\n{command:?}\n--- stdout\n{stdout}\n--- stderr\n{stderr}",
+        output.status
+    );
+    stdout + &stderr
+}

@@ -1,0 +1,42 @@
+// tandem_acc_bank: one column's accumulator bank, ACC_DEPTH entries of
+// ACC_BITS, below the systolic array.
+//
+// A GEMM whose K is larger than the array's ROWS is streamed as several
+// K-tiles over the same output pixels. Entry `addr` holds the running sum for
+// pixel m0 + addr: the first K-tile (in_first) overwrites it with the column
+// sum, later K-tiles add to it. The bias is not stored here; it is added by
+// the requantizer at 34 bits, so ACC_BITS only has to hold the exact sum of
+// products.
+//
+// The entries are a register file with a combinational read: a
+// read-modify-write completes in one cycle, so back-to-back vectors to the
+// same entry need no forwarding. (An SRAM macro with a synchronous read
+// would read one pipeline stage earlier; the address is known in time.)
+module tandem_acc_bank #(
+    parameter integer ACC_BITS  = 24, // accumulator width (>= SUM_BITS)
+    parameter integer SUM_BITS  = 18, // width of a column sum from the array
+    parameter integer ACC_DEPTH = 16, // entries (output pixels per M-tile)
+    parameter integer ADDR_BITS = 4   // entry index width, $clog2(ACC_DEPTH) (at least 1)
+) (
+    input  wire                       clk,
+    input  wire                       in_valid, // a column sum arrives this cycle
+    input  wire                       in_first, // first K-tile: overwrite instead of add
+    input  wire [ADDR_BITS-1:0]       in_addr,
+    input  wire signed [SUM_BITS-1:0] in_sum,
+    // Registered: the updated entry, one cycle after in_valid.
+    output reg  signed [ACC_BITS-1:0] acc_out
+);
+    reg signed [ACC_BITS-1:0] entries [0:ACC_DEPTH-1];
+
+    // Sign-extend (see tandem_pe for why the sign bit is replicated OUT-IN+1 times).
+    wire signed [ACC_BITS-1:0] sum_ext = {
+        {(ACC_BITS - SUM_BITS + 1){in_sum[SUM_BITS-1]}}, in_sum[SUM_BITS-2:0]
+    };
+    wire signed [ACC_BITS-1:0] acc_next = in_first ? sum_ext : entries[in_addr] + sum_ext;
+
+    // Entries are not reset: the first K-tile always overwrites them.
+    always @(posedge clk) begin
+        if (in_valid) entries[in_addr] <= acc_next;
+        acc_out <= acc_next;
+    end
+endmodule

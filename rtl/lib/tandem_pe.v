@@ -1,0 +1,71 @@
+// tandem_pe: one processing element of the weight-stationary systolic array.
+//
+// Holds two weights (bank 0 and bank 1) so the host can load the next weight
+// tile into one bank while the other computes. There is no per-PE swap pulse:
+// every activation travels with a `bank` bit that says which weight it must
+// meet. A global swap would corrupt the skewed vectors still in flight; the
+// travelling bank bit switches each PE exactly when the first vector of the
+// new tile reaches it.
+//
+// Each cycle the PE multiplies the incoming unsigned activation by the
+// selected signed weight, adds the partial sum from the PE above, and
+// registers the result (psum flows down) and the activation (flows right).
+module tandem_pe #(
+    parameter integer A_BITS        = 8,  // unsigned activation width
+    parameter integer W_BITS        = 8,  // signed weight width
+    parameter integer PSUM_IN_BITS  = 16, // width of the partial sum from above
+    parameter integer PSUM_OUT_BITS = 16  // width of this PE's partial sum (>= PSUM_IN_BITS, >= A_BITS + W_BITS)
+) (
+    input  wire                            clk,
+    // Weight write: stores weight_wdata into bank weight_wbank at the clock edge.
+    input  wire                            weight_we,
+    input  wire                            weight_wbank,
+    input  wire signed [W_BITS-1:0]        weight_wdata,
+    // Activation entering from the left and the weight bank it uses.
+    input  wire        [A_BITS-1:0]        act_in,
+    input  wire                            bank_in,
+    // Partial sum from the PE above (zero for the top row).
+    input  wire signed [PSUM_IN_BITS-1:0]  psum_in,
+    // Registered outputs: activation and bank bit to the right, psum down.
+    output reg         [A_BITS-1:0]        act_out,
+    output reg                             bank_out,
+    output reg  signed [PSUM_OUT_BITS-1:0] psum_out
+);
+    // An unsigned A-bit value times a signed W-bit value fits exactly in
+    // A+W signed bits: |a*w| <= (2^A - 1) * 2^(W-1) < 2^(A+W-1).
+    localparam integer PROD_BITS = A_BITS + W_BITS;
+
+    reg signed [W_BITS-1:0] weight_bank0;
+    reg signed [W_BITS-1:0] weight_bank1;
+
+    // Weights are not reset: the host always loads a tile before using it.
+    always @(posedge clk) begin
+        if (weight_we && !weight_wbank) weight_bank0 <= weight_wdata;
+        if (weight_we && weight_wbank) weight_bank1 <= weight_wdata;
+    end
+
+    wire signed [W_BITS-1:0] weight = bank_in ? weight_bank1 : weight_bank0;
+
+    // Zero-extend the activation and sign-extend the weight to the product
+    // width so the multiply is signed and every operand has the result width.
+    wire signed [PROD_BITS-1:0] act_wide    = {{W_BITS{1'b0}}, act_in};
+    wire signed [PROD_BITS-1:0] weight_wide = {{A_BITS{weight[W_BITS-1]}}, weight};
+    wire signed [PROD_BITS-1:0] product     = act_wide * weight_wide;
+
+    // Sign-extend both addends to the output width. Replicating the sign bit
+    // (OUT - IN + 1) times in front of the remaining IN - 1 bits keeps the
+    // replication count >= 1, which Verilog-2005 requires, even when the
+    // widths are equal.
+    wire signed [PSUM_OUT_BITS-1:0] product_ext = {
+        {(PSUM_OUT_BITS - PROD_BITS + 1){product[PROD_BITS-1]}}, product[PROD_BITS-2:0]
+    };
+    wire signed [PSUM_OUT_BITS-1:0] psum_in_ext = {
+        {(PSUM_OUT_BITS - PSUM_IN_BITS + 1){psum_in[PSUM_IN_BITS-1]}}, psum_in[PSUM_IN_BITS-2:0]
+    };
+
+    always @(posedge clk) begin
+        act_out  <= act_in;
+        bank_out <= bank_in;
+        psum_out <= psum_in_ext + product_ext;
+    end
+endmodule

@@ -1,0 +1,52 @@
+// tandem_requant: one column's shift-only requantizer (combinational).
+//
+// Implements the integer contract (golden::contract::requantize):
+//   hidden layer:  act = clamp((acc + bias + r) >>> shift, 0, 2^out_bits - 1)
+//                  with r = 2^(shift-1) for shift > 0, else 0 (round half up)
+//                  and >>> an arithmetic (floor) shift;
+//   raw output:    raw = acc + bias, two's complement (the last layer's logit).
+// In bypass mode `act` is forced to zero and only `raw` is meaningful.
+//
+// The sums are formed in 32-bit two's complement, i.e. modulo 2^32. That is
+// exact whenever the true acc + bias + r (hidden) or acc + bias (last layer)
+// lies in the i32 range, which golden's model loader checks for every
+// output channel of every layer. Working modulo 2^32 also makes a 32-bit
+// accumulator that wrapped on a partial sum harmless: only the final sum has
+// to fit.
+module tandem_requant #(
+    parameter integer A_BITS     = 8,  // output activation width of the hardware
+    parameter integer ACC_BITS   = 24, // accumulator width (<= 32)
+    parameter integer SHIFT_BITS = 5   // shift field width (shifts 0 .. 2^SHIFT_BITS - 1, at most 31)
+) (
+    input  wire signed [ACC_BITS-1:0]   acc,
+    input  wire signed [31:0]           bias,
+    input  wire        [SHIFT_BITS-1:0] shift,
+    input  wire        [4:0]            out_bits, // layer output width, 1..A_BITS (larger acts as A_BITS, 0 clamps to 0)
+    input  wire                         bypass,
+    output wire        [A_BITS-1:0]     act,
+    output wire        [31:0]           raw
+);
+    // A_BITS as a 5-bit constant, to compare with out_bits at equal widths.
+    localparam [4:0] A_BITS_FIELD = A_BITS[4:0];
+
+    // Sign-extend (see tandem_pe for why the sign bit is replicated OUT-IN+1 times).
+    wire signed [31:0] acc_wide = {{(32 - ACC_BITS + 1){acc[ACC_BITS-1]}}, acc[ACC_BITS-2:0]};
+    wire signed [31:0] acc_plus_bias = acc_wide + bias;
+
+    // r = (1 << shift) >> 1: 2^(shift-1) for shift > 0 and 0 for shift = 0.
+    wire        [31:0] half    = (32'd1 << shift) >> 1;
+    wire signed [31:0] rounded = acc_plus_bias + $signed(half);
+    wire signed [31:0] shifted = rounded >>> shift;
+
+    // Clamp bound 2^out_bits - 1, saturating at the hardware's A_BITS.
+    wire [A_BITS-1:0] all_ones = {A_BITS{1'b1}};
+    wire [A_BITS-1:0] act_max  = (out_bits >= A_BITS_FIELD) ? all_ones : ~(all_ones << out_bits);
+
+    wire negative  = shifted[31];
+    wire above_max = $unsigned(shifted) > {{(32 - A_BITS){1'b0}}, act_max};
+
+    assign act = (bypass || negative) ? {A_BITS{1'b0}}
+               : above_max ? act_max
+               : shifted[A_BITS-1:0];
+    assign raw = acc_plus_bias;
+endmodule

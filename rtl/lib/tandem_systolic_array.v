@@ -1,0 +1,128 @@
+// tandem_systolic_array: ROWS x COLS weight-stationary MAC array with input
+// skew and output de-skew.
+//
+// PE(r, c) holds W[n0 + c][k0 + r] (two banks, see tandem_pe). One activation
+// vector (ROWS elements, element r = X[m][k0 + r]) enters per cycle. Row r is
+// delayed by r cycles (input skew) so that, as activations move right one
+// column per cycle and partial sums move down one row per cycle, PE(r, c)
+// sees vector m at cycle u + r + c, where u is the cycle act_vector carries
+// it. Column c's sum leaves the bottom row at u + ROWS + c and is delayed by
+// COLS - 1 - c more cycles (output de-skew), so the whole COLS-wide vector of
+// sums appears on column_sums together, ROWS + COLS - 1 cycles after the
+// vector was on act_vector.
+//
+// Partial-sum width grows down each column: row r carries the exact sum of
+// r + 1 products, A_BITS + W_BITS + clog2(r + 1) bits, capped at ACC_BITS.
+// The cap only binds when ACC_BITS = 32 (see tandem_requant): sums then wrap
+// modulo 2^32, which the 32-bit requantizer tolerates.
+module tandem_systolic_array #(
+    parameter integer ROWS     = 4,
+    parameter integer COLS     = 4,
+    parameter integer A_BITS   = 8,
+    parameter integer W_BITS   = 8,
+    parameter integer ACC_BITS = 32, // accumulator width; partial sums never exceed it
+    // Derived, do not override: width of a row index and of a column sum.
+    parameter integer ROW_BITS = (ROWS > 1) ? $clog2(ROWS) : 1,
+    parameter integer SUM_BITS = (A_BITS + W_BITS + $clog2(ROWS) < ACC_BITS) ? A_BITS + W_BITS + $clog2(ROWS) : ACC_BITS
+) (
+    input  wire                     clk,
+    // Weight write: one array row (COLS weights) per cycle into bank weight_wbank.
+    // Column c's weight is weight_wdata[c*W_BITS +: W_BITS].
+    input  wire                     weight_we,
+    input  wire                     weight_wbank,
+    input  wire [ROW_BITS-1:0]      weight_wrow,
+    input  wire [COLS*W_BITS-1:0]   weight_wdata,
+    // One activation vector per cycle; row r's element is act_vector[r*A_BITS +: A_BITS].
+    input  wire [ROWS*A_BITS-1:0]   act_vector,
+    input  wire                     act_bank,
+    // De-skewed column sums; column c is column_sums[c*SUM_BITS +: SUM_BITS] (signed).
+    output wire [COLS*SUM_BITS-1:0] column_sums
+);
+    genvar r, c;
+    generate
+        for (r = 0; r < ROWS; r = r + 1) begin : gen_row
+            // Row r adds the (r+1)-th product to a sum of r products.
+            localparam integer EXACT_IN_BITS  = A_BITS + W_BITS + $clog2(r);
+            localparam integer EXACT_OUT_BITS = A_BITS + W_BITS + $clog2(r + 1);
+            localparam integer PSUM_IN_BITS   = (EXACT_IN_BITS < ACC_BITS) ? EXACT_IN_BITS : ACC_BITS;
+            localparam integer PSUM_OUT_BITS  = (EXACT_OUT_BITS < ACC_BITS) ? EXACT_OUT_BITS : ACC_BITS;
+
+            // ---- input skew: delay row r by r cycles, bank bit included ----
+            wire [A_BITS-1:0] skewed_act;
+            wire              skewed_bank;
+            if (r == 0) begin : gen_no_skew
+                assign skewed_act  = act_vector[A_BITS-1:0];
+                assign skewed_bank = act_bank;
+            end else begin : gen_skew
+                tandem_delay_line #(
+                    .WIDTH(A_BITS + 1),
+                    .DEPTH(r)
+                ) u_skew (
+                    .clk     (clk),
+                    .rst_n   (1'b1),  // data only: no reset needed
+                    .in_data ({act_bank, act_vector[r*A_BITS +: A_BITS]}),
+                    .out_data({skewed_bank, skewed_act})
+                );
+            end
+
+            // Horizontal links: column c reads link c and drives link c + 1.
+            // The links past the last column leave the array unused; they are
+            // the rightmost PEs' forwarding registers, which synthesis removes.
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire [(COLS+1)*A_BITS-1:0] act_link;
+            wire [COLS:0]              bank_link;
+            /* verilator lint_on UNUSEDSIGNAL */
+            assign act_link[A_BITS-1:0] = skewed_act;
+            assign bank_link[0]         = skewed_bank;
+
+            // This row's registered partial sums, column c at [c*PSUM_OUT_BITS +: PSUM_OUT_BITS].
+            wire [COLS*PSUM_OUT_BITS-1:0] psum_row;
+
+            for (c = 0; c < COLS; c = c + 1) begin : gen_col
+                wire [PSUM_IN_BITS-1:0] psum_above;
+                if (r == 0) begin : gen_top_row
+                    assign psum_above = {PSUM_IN_BITS{1'b0}};
+                end else begin : gen_inner_row
+                    assign psum_above = gen_row[r-1].psum_row[c*PSUM_IN_BITS +: PSUM_IN_BITS];
+                end
+
+                tandem_pe #(
+                    .A_BITS       (A_BITS),
+                    .W_BITS       (W_BITS),
+                    .PSUM_IN_BITS (PSUM_IN_BITS),
+                    .PSUM_OUT_BITS(PSUM_OUT_BITS)
+                ) u_pe (
+                    .clk         (clk),
+                    .weight_we   (weight_we && (weight_wrow == r)),
+                    .weight_wbank(weight_wbank),
+                    .weight_wdata(weight_wdata[c*W_BITS +: W_BITS]),
+                    .act_in      (act_link[c*A_BITS +: A_BITS]),
+                    .bank_in     (bank_link[c]),
+                    .psum_in     (psum_above),
+                    .act_out     (act_link[(c+1)*A_BITS +: A_BITS]),
+                    .bank_out    (bank_link[c+1]),
+                    .psum_out    (psum_row[c*PSUM_OUT_BITS +: PSUM_OUT_BITS])
+                );
+            end
+        end
+
+        // ---- output de-skew: delay column c by COLS - 1 - c cycles ----
+        for (c = 0; c < COLS; c = c + 1) begin : gen_deskew
+            localparam integer DELAY = COLS - 1 - c;
+            wire [SUM_BITS-1:0] bottom_sum = gen_row[ROWS-1].psum_row[c*SUM_BITS +: SUM_BITS];
+            if (DELAY == 0) begin : gen_no_delay
+                assign column_sums[c*SUM_BITS +: SUM_BITS] = bottom_sum;
+            end else begin : gen_delay
+                tandem_delay_line #(
+                    .WIDTH(SUM_BITS),
+                    .DEPTH(DELAY)
+                ) u_deskew (
+                    .clk     (clk),
+                    .rst_n   (1'b1),  // data only: no reset needed
+                    .in_data (bottom_sum),
+                    .out_data(column_sums[c*SUM_BITS +: SUM_BITS])
+                );
+            end
+        end
+    endgenerate
+endmodule
