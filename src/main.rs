@@ -1,6 +1,7 @@
 //! `tandem`: the command-line front end. Library crates return typed errors;
 //! this binary reports them with their cause chain and exits non-zero.
 
+mod cli_hw;
 mod cli_model;
 mod progress;
 
@@ -20,6 +21,10 @@ use std::process::ExitCode;
 ///
 ///   tandem eval --model out/random-w4a4 --limit 1000
 ///
+///   tandem hwgen --hw configs/hw-16x16-w4a4.yaml --model out/random-w4a4 --out out/hw
+///
+///   tandem sim network --hw configs/hw-16x16-w4a4.yaml --model out/random-w4a4 --images 20
+///
 /// The integer semantics every command follows are in docs/integer-semantics.md.
 #[derive(Debug, Parser)]
 #[command(name = "tandem", version, verbatim_doc_comment)]
@@ -36,6 +41,16 @@ enum Command {
     /// Measure a model's accuracy and speed on a dataset's test split with
     /// the golden reference.
     Eval(cli_model::EvalArgs),
+    /// Generate the Verilog of a systolic MAC array from a hardware config
+    /// (sources, files.f, a yosys script and a README of the interface).
+    ///
+    /// Example:
+    ///   tandem hwgen --hw configs/hw-16x16-w4a4.yaml --out out/hw
+    #[command(verbatim_doc_comment)]
+    Hwgen(cli_hw::HwgenArgs),
+    /// Simulate the generated RTL in Verilator, bit-exact against golden.
+    #[command(subcommand)]
+    Sim(cli_hw::SimCommand),
 }
 
 fn main() -> ExitCode {
@@ -55,5 +70,7 @@ fn run(cli: Cli) -> Result<()> {
     match cli.command {
         Command::Model(command) => cli_model::run_model(command),
         Command::Eval(args) => cli_model::run_eval(args),
+        Command::Hwgen(args) => cli_hw::run_hwgen(args),
+        Command::Sim(command) => cli_hw::run_sim(command),
     }
 }

@@ -13,6 +13,8 @@
 //! - [`host`]: the cycle-by-cycle port values of that schedule, and the
 //!   contract's expected results.
 //! - [`packing`]: bit layout of the vector ports.
+//! - [`sizing`]: fitting a config to a model's widths and K.
+//! - [`memimage`]: `$readmemh` images of a model's biases and shifts.
 //!
 //! The architecture, interface and schedule are described in
 //! `docs/hardware.md`; the arithmetic follows [`golden::contract`].
@@ -20,9 +22,11 @@
 pub mod config;
 pub mod generate;
 pub mod host;
+pub mod memimage;
 pub mod packing;
 pub mod ports;
 pub mod schedule;
+pub mod sizing;
 
 pub use config::{AccBits, Dataflow, HwConfig, HwConfigError};
 pub use generate::{generate, write_files, GeneratedFile};

@@ -56,10 +56,21 @@
 //! * [`Sim`] is `Send` but not `Sync`: one model per thread.
 //!
 //! Also: [`pack_fields`] and friends lay out rows of small operands on wide ports.
+//!
+//! # Drivers for the generated array
+//! * [`array::ArraySim`]: the `tandem_top` of a [`hwgen::HwConfig`], verilated and driven
+//!   through the canonical schedule ([`hwgen::host::drive_gemm`]) one GEMM at a time, with
+//!   every result's cycle checked against the schedule.
+//! * [`network`]: conv2d / linear layers as GEMMs (host im2col), a whole golden model layer
+//!   by layer with every layer compared against golden, and per-layer cycle accounting.
+//! * [`gemm_check`]: randomized GEMMs against the integer contract.
 
+pub mod array;
 mod build;
 mod error;
+pub mod gemm_check;
 mod model;
+pub mod network;
 mod pack;
 mod ports;
 mod wrapper;

@@ -1,0 +1,363 @@
+//! [`ArraySim`]: the generated `tandem_top` of a [`HwConfig`], verilated and
+//! driven through the canonical schedule one GEMM at a time.
+//!
+//! The port values of every cycle come from [`hwgen::host::drive_gemm`], the
+//! executable form of the schedule in `docs/hardware.md`; this module only
+//! applies them, clocks the model, and collects what appears on `out_*`.
+//! Besides the values, it checks the *timing*: every result must appear in
+//! exactly the cycle the schedule predicts, so the measured cycle count and the
+//! analytical one cannot silently drift apart.
+
+use crate::{build, BuildOptions, Port, Sim, SimError, TraceFormat};
+use hwgen::host::{drive_gemm, GemmOperands, HostError, PortInputs};
+use hwgen::packing::{pack_signed, pack_unsigned, unpack_signed, unpack_unsigned};
+use hwgen::{generate, HwConfig, TOP_MODULE};
+use sha2::{Digest, Sha256};
+use std::path::{Path, PathBuf};
+
+/// Why driving the array failed.
+#[derive(Debug, thiserror::Error)]
+pub enum DriverError {
+    #[error(transparent)]
+    Sim(#[from] SimError),
+    #[error("GEMM operands do not fit the hardware config: {0}")]
+    Host(#[from] HostError),
+    #[error("{path}: {source}")]
+    Io {
+        path: PathBuf,
+        #[source]
+        source: std::io::Error,
+    },
+    #[error("the RTL's results appeared at cycles {observed} but the schedule predicts {expected}{hint}")]
+    Timing {
+        expected: String,
+        observed: String,
+        hint: String,
+    },
+    #[error("{0}")]
+    Unsupported(String),
+}
+
+/// Handles of `tandem_top`'s ports, looked up once.
+struct TopPorts {
+    rst_n: Port,
+    wload_valid: Port,
+    wload_row: Port,
+    wload_data: Port,
+    wswap: Port,
+    prm_valid: Port,
+    prm_bias: Port,
+    prm_shift: Port,
+    prm_out_bits: Port,
+    act_valid: Port,
+    act_data: Port,
+    act_first: Port,
+    act_last: Port,
+    act_bypass: Port,
+    act_acc_addr: Port,
+    out_valid: Port,
+    out_bypass: Port,
+    out_act: Port,
+    out_raw: Port,
+}
+
+impl TopPorts {
+    fn find(sim: &Sim) -> Result<TopPorts, SimError> {
+        Ok(TopPorts {
+            rst_n: sim.port("rst_n")?,
+            wload_valid: sim.port("wload_valid")?,
+            wload_row: sim.port("wload_row")?,
+            wload_data: sim.port("wload_data")?,
+            wswap: sim.port("wswap")?,
+            prm_valid: sim.port("prm_valid")?,
+            prm_bias: sim.port("prm_bias")?,
+            prm_shift: sim.port("prm_shift")?,
+            prm_out_bits: sim.port("prm_out_bits")?,
+            act_valid: sim.port("act_valid")?,
+            act_data: sim.port("act_data")?,
+            act_first: sim.port("act_first")?,
+            act_last: sim.port("act_last")?,
+            act_bypass: sim.port("act_bypass")?,
+            act_acc_addr: sim.port("act_acc_addr")?,
+            out_valid: sim.port("out_valid")?,
+            out_bypass: sim.port("out_bypass")?,
+            out_act: sim.port("out_act")?,
+            out_raw: sim.port("out_raw")?,
+        })
+    }
+}
+
+/// Result of one GEMM on the RTL.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GemmResult {
+    /// `Y[m][n]`, row-major `[M][N]`: requantized activations, or the signed
+    /// `acc + bias` when the GEMM ran in bypass (logits) mode.
+    pub values: Vec<i64>,
+    /// Measured: rising edges from the GEMM's first cycle to the one that
+    /// made its last result visible on `out_*`.
+    pub cycles: u64,
+    /// Analytical: [`hwgen::gemm_cycles`] for the same shape.
+    pub model_cycles: u64,
+}
+
+/// How to build and trace the simulated array.
+#[derive(Debug, Clone, Default)]
+pub struct ArrayOptions {
+    /// Dump a waveform in this format.
+    pub trace: Option<TraceFormat>,
+    /// Where to write the waveform (default: `<target>/tandem-traces/<config>.<ext>`).
+    pub trace_path: Option<PathBuf>,
+}
+
+/// A verilated `tandem_top` ready to run GEMMs.
+pub struct ArraySim {
+    config: HwConfig,
+    sim: Sim,
+    ports: TopPorts,
+    rtl_dir: PathBuf,
+    /// Scratch buffer for wide output reads.
+    words: Vec<u32>,
+}
+
+/// Write the generated design for `config` into a content-addressed
+/// directory under the simulation cache (shared by all processes; published
+/// by rename so concurrent writers never see half a design) and return it.
+pub fn design_dir(config: &HwConfig) -> Result<PathBuf, DriverError> {
+    let files = generate(config);
+    let mut hasher = Sha256::new();
+    for file in &files {
+        hasher.update(file.path.as_bytes());
+        hasher.update([0]);
+        hasher.update(file.contents.as_bytes());
+        hasher.update([0]);
+    }
+    let hash: String = hasher.finalize()[..8]
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect();
+    let root = crate::cache_root().join("designs");
+    let dir = root.join(format!("{}-{hash}", config.name));
+    if dir.join(hwgen::generate::TOP_FILE).is_file() {
+        return Ok(dir);
+    }
+    let io = |path: &Path, source| DriverError::Io {
+        path: path.to_path_buf(),
+        source,
+    };
+    std::fs::create_dir_all(&root).map_err(|e| io(&root, e))?;
+    let temp = root.join(format!(
+        ".tmp-{}-{}-{hash}",
+        std::process::id(),
+        std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .map(|d| d.subsec_nanos())
+            .unwrap_or(0)
+    ));
+    hwgen::write_files(&files, &temp).map_err(|e| io(&temp, e))?;
+    if std::fs::rename(&temp, &dir).is_err() {
+        // Another process published the same design first; use theirs.
+        let _ = std::fs::remove_dir_all(&temp);
+        if !dir.join(hwgen::generate::TOP_FILE).is_file() {
+            return Err(io(
+                &dir,
+                std::io::Error::other("could not publish the generated design"),
+            ));
+        }
+    }
+    Ok(dir)
+}
+
+impl ArraySim {
+    /// Generate, verilate (cached) and reset the design for `config`.
+    pub fn new(config: &HwConfig, options: &ArrayOptions) -> Result<ArraySim, DriverError> {
+        let rtl_dir = design_dir(config)?;
+        let sources: Vec<PathBuf> = hwgen::generate::verilog_files()
+            .into_iter()
+            .map(|file| rtl_dir.join(file))
+            .collect();
+        let mut build_options = BuildOptions::new(TOP_MODULE, sources);
+        build_options.trace = options.trace;
+        let lib = build(&build_options)?;
+        let mut sim = lib.instantiate()?;
+        if let Some(format) = options.trace {
+            let path = options.trace_path.clone().unwrap_or_else(|| {
+                crate::trace_dir().join(format!("{}.{}", config.name, format.extension()))
+            });
+            if let Some(parent) = path.parent() {
+                std::fs::create_dir_all(parent).map_err(|e| DriverError::Io {
+                    path: parent.to_path_buf(),
+                    source: e,
+                })?;
+            }
+            sim.trace_to(&path)?;
+        }
+        let ports = TopPorts::find(&sim)?;
+        let mut array = ArraySim {
+            config: config.clone(),
+            sim,
+            ports,
+            rtl_dir,
+            words: Vec::new(),
+        };
+        array.reset();
+        Ok(array)
+    }
+
+    pub fn config(&self) -> &HwConfig {
+        &self.config
+    }
+
+    /// Directory holding the generated Verilog being simulated.
+    pub fn rtl_dir(&self) -> &Path {
+        &self.rtl_dir
+    }
+
+    /// Where the waveform goes, if tracing.
+    pub fn trace_path(&self) -> Option<&Path> {
+        self.sim.trace_path()
+    }
+
+    /// Total rising edges simulated so far (resets included).
+    pub fn total_cycles(&self) -> u64 {
+        self.sim.cycles()
+    }
+
+    /// Hold `rst_n` low for two edges with idle inputs.
+    pub fn reset(&mut self) {
+        let idle = PortInputs::idle(&self.config);
+        apply(&mut self.sim, &self.ports, &self.config, &idle);
+        self.sim.set(self.ports.rst_n, 0);
+        self.sim.step(2);
+        self.sim.set(self.ports.rst_n, 1);
+    }
+
+    /// Run one GEMM through the canonical schedule and collect its results.
+    pub fn run_gemm(&mut self, ops: &GemmOperands<'_>) -> Result<GemmResult, DriverError> {
+        let shape = ops.shape;
+        let cols = self.config.cols as usize;
+        let a_bits = self.config.a_bits as u32;
+        let start = self.sim.cycles();
+        let mut observed: Vec<(u64, Vec<i64>)> = Vec::new();
+        let Self {
+            sim,
+            ports,
+            config,
+            words,
+            ..
+        } = self;
+        let run = drive_gemm(config, ops, |_, inputs| {
+            apply(sim, ports, config, inputs);
+            sim.step(1);
+            if sim.get(ports.out_valid) == 1 {
+                let bypass = sim.get(ports.out_bypass) == 1;
+                let values: Vec<i64> = if bypass {
+                    read(sim, ports.out_raw, words);
+                    unpack_signed(words, 32, cols)
+                        .into_iter()
+                        .map(i64::from)
+                        .collect()
+                } else {
+                    read(sim, ports.out_act, words);
+                    unpack_unsigned(words, a_bits, cols)
+                        .into_iter()
+                        .map(i64::from)
+                        .collect()
+                };
+                observed.push((sim.cycles() - start, values));
+            }
+        })?;
+        let expected_cycles: Vec<u64> = run.outputs.iter().map(|o| o.cycle).collect();
+        let observed_cycles: Vec<u64> = observed.iter().map(|(c, _)| *c).collect();
+        if expected_cycles != observed_cycles {
+            return Err(DriverError::Timing {
+                expected: summarize(&expected_cycles),
+                observed: summarize(&observed_cycles),
+                hint: self
+                    .sim
+                    .trace_path()
+                    .map(|p| format!("; waveform: {}", p.display()))
+                    .unwrap_or_default(),
+            });
+        }
+        let mut values = vec![0i64; shape.m * shape.n];
+        for (expected, (_, row)) in run.outputs.iter().zip(&observed) {
+            let width = cols.min(shape.n - expected.n0);
+            let out = &mut values[expected.m * shape.n + expected.n0..][..width];
+            for (slot, &value) in out.iter_mut().zip(row) {
+                *slot = value;
+            }
+        }
+        Ok(GemmResult {
+            values,
+            cycles: observed_cycles.last().copied().unwrap_or(0),
+            model_cycles: hwgen::gemm_cycles(&self.config, shape),
+        })
+    }
+}
+
+/// A short description of a cycle list for error messages.
+fn summarize(cycles: &[u64]) -> String {
+    match cycles {
+        [] => "none".to_string(),
+        [only] => format!("[{only}]"),
+        [first, .., last] => format!("{} results, first at {first}, last at {last}", cycles.len()),
+    }
+}
+
+/// Drive `inputs` onto the ports (values are sampled by the next rising edge).
+fn apply(sim: &mut Sim, ports: &TopPorts, config: &HwConfig, inputs: &PortInputs) {
+    let bit = |b: bool| u64::from(b);
+    sim.set(ports.wload_valid, bit(inputs.wload_valid));
+    sim.set(ports.wload_row, u64::from(inputs.wload_row));
+    write(
+        sim,
+        ports.wload_data,
+        &pack_signed(&inputs.wload_data, config.w_bits.into()),
+    );
+    sim.set(ports.wswap, bit(inputs.wswap));
+    sim.set(ports.prm_valid, bit(inputs.prm_valid));
+    write(sim, ports.prm_bias, &pack_signed(&inputs.prm_bias, 32));
+    let shifts: Vec<u32> = inputs.prm_shift.iter().map(|&s| u32::from(s)).collect();
+    write(
+        sim,
+        ports.prm_shift,
+        &pack_unsigned(&shifts, config.shift_bits.into()),
+    );
+    sim.set(ports.prm_out_bits, u64::from(inputs.prm_out_bits));
+    sim.set(ports.act_valid, bit(inputs.act_valid));
+    write(
+        sim,
+        ports.act_data,
+        &pack_unsigned(&inputs.act_data, config.a_bits.into()),
+    );
+    sim.set(ports.act_first, bit(inputs.act_first));
+    sim.set(ports.act_last, bit(inputs.act_last));
+    sim.set(ports.act_bypass, bit(inputs.act_bypass));
+    sim.set(ports.act_acc_addr, u64::from(inputs.act_acc_addr));
+}
+
+/// Store packed 32-bit words on a port of any width.
+fn write(sim: &mut Sim, port: Port, words: &[u32]) {
+    if port.width() > 64 {
+        sim.set_wide(port, words);
+    } else {
+        let low = words.first().copied().unwrap_or(0) as u64;
+        let high = words.get(1).copied().unwrap_or(0) as u64;
+        sim.set(port, low | (high << 32));
+    }
+}
+
+/// Load a port of any width as packed 32-bit words into `words`.
+fn read(sim: &Sim, port: Port, words: &mut Vec<u32>) {
+    let count = port.width().div_ceil(32) as usize;
+    words.resize(count, 0);
+    if port.width() > 64 {
+        sim.get_wide_into(port, words);
+    } else {
+        let value = sim.get(port);
+        words[0] = value as u32;
+        if count > 1 {
+            words[1] = (value >> 32) as u32;
+        }
+    }
+}

@@ -1,0 +1,207 @@
+//! Randomized differential testing of single GEMMs on the RTL against the
+//! integer contract ([`golden::contract`]), as `tandem sim gemm` and the test
+//! suite run them.
+//!
+//! Cases cover what breaks arrays: K not a multiple of the rows, N not a
+//! multiple of the columns, M over the accumulator depth (several M-tiles),
+//! M = 1, negative accumulators, saturation at both ends, bypass (logits),
+//! and all-extreme operands (every activation at its maximum, every weight at
+//! the largest magnitude the 32-bit bound allows).
+
+use crate::array::{ArraySim, DriverError};
+use golden::contract;
+use hwgen::host::GemmOperands;
+use hwgen::{GemmShape, HwConfig};
+use rand::{Rng, SeedableRng};
+use rand_chacha::ChaCha8Rng;
+
+/// One random GEMM and its operands.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct GemmCase {
+    pub shape: GemmShape,
+    /// `[M][K]`, unsigned, `< 2^a_bits`.
+    pub activations: Vec<u32>,
+    /// `[N][K]`, signed narrow range of `w_bits`.
+    pub weights: Vec<i32>,
+    pub bias: Vec<i32>,
+    pub shifts: Vec<u8>,
+    pub out_bits: u8,
+    pub bypass: bool,
+    /// All operands at their extremes.
+    pub extreme: bool,
+}
+
+impl GemmCase {
+    pub fn operands(&self) -> GemmOperands<'_> {
+        GemmOperands {
+            shape: self.shape,
+            activations: &self.activations,
+            weights: &self.weights,
+            bias: &self.bias,
+            shifts: &self.shifts,
+            out_bits: self.out_bits,
+            bypass: self.bypass,
+        }
+    }
+
+    /// The contract's result, `[M][N]`: requantized, or `acc + bias` in bypass.
+    pub fn expected(&self) -> Vec<i64> {
+        let GemmShape { m, k, n } = self.shape;
+        let mut out = Vec::with_capacity(m * n);
+        for row in 0..m {
+            let x = &self.activations[row * k..(row + 1) * k];
+            for col in 0..n {
+                let w = &self.weights[col * k..(col + 1) * k];
+                let acc: i64 = x.iter().zip(w).map(|(&a, &b)| a as i64 * b as i64).sum();
+                let acc_plus_bias = acc + self.bias[col] as i64;
+                out.push(if self.bypass {
+                    acc_plus_bias
+                } else {
+                    contract::requantize(acc_plus_bias, self.shifts[col], self.out_bits) as i64
+                });
+            }
+        }
+        out
+    }
+}
+
+/// A random case for `config`: shapes up to about three tiles in each
+/// dimension, one case in eight all-extreme, one in four in bypass mode.
+pub fn random_case(config: &HwConfig, rng: &mut ChaCha8Rng) -> GemmCase {
+    let rows = config.rows as usize;
+    let cols = config.cols as usize;
+    let depth = config.acc_depth as usize;
+    // Keep K within what the accumulator holds exactly (acc_bits may be
+    // sized for a max_k smaller than three row tiles).
+    let max_k = (3 * rows + 2)
+        .min(config.max_k.unwrap_or(u64::MAX) as usize)
+        .max(1);
+    let shape = GemmShape {
+        m: rng.random_range(1..=(depth + depth / 2 + 1).min(depth + 40)),
+        k: rng.random_range(1..=max_k),
+        n: rng.random_range(1..=3 * cols + 1),
+    };
+    let extreme = rng.random_ratio(1, 8);
+    let bypass = rng.random_ratio(1, 4);
+    let out_bits = if extreme {
+        config.a_bits
+    } else {
+        rng.random_range(1..=config.a_bits)
+    };
+    let act_max = contract::activation_max(config.a_bits) as u32;
+    let (_, w_range) = contract::weight_range(config.w_bits);
+    let max_shift = config.max_shift().min(contract::MAX_SHIFT);
+
+    let activations: Vec<u32> = (0..shape.m * shape.k)
+        .map(|_| {
+            if extreme {
+                act_max
+            } else {
+                rng.random_range(0..=act_max)
+            }
+        })
+        .collect();
+    let mut weights = Vec::with_capacity(shape.n * shape.k);
+    let mut bias = Vec::with_capacity(shape.n);
+    let mut shifts = Vec::with_capacity(shape.n);
+    for _ in 0..shape.n {
+        let shift = if bypass {
+            0
+        } else {
+            rng.random_range(0..=max_shift)
+        };
+        // Keep |acc + bias + r| inside i32 as the contract requires of any
+        // model: the bias takes at most a quarter of the range, the products
+        // the rest.
+        let channel_bias: i32 = if extreme {
+            if rng.random_bool(0.5) {
+                -(1 << 29)
+            } else {
+                1 << 29
+            }
+        } else {
+            rng.random_range(-(1 << 20)..=(1 << 20))
+        };
+        let headroom = i32::MAX as i64 - (1i64 << 29) - contract::rounding_offset(shift);
+        let cap = (headroom / (shape.k as i64 * act_max.max(1) as i64)).min(w_range as i64) as i32;
+        for _ in 0..shape.k {
+            let w = if extreme {
+                if rng.random_bool(0.5) {
+                    cap
+                } else {
+                    -cap
+                }
+            } else {
+                rng.random_range(-cap..=cap)
+            };
+            weights.push(w);
+        }
+        bias.push(channel_bias);
+        shifts.push(shift);
+    }
+    GemmCase {
+        shape,
+        activations,
+        weights,
+        bias,
+        shifts,
+        out_bits,
+        bypass,
+        extreme,
+    }
+}
+
+/// Outcome of a batch of random GEMMs.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct GemmCheck {
+    pub cases: usize,
+    /// Output values that differed from the contract.
+    pub mismatches: u64,
+    /// Output values compared.
+    pub values: u64,
+    /// Measured RTL cycles, all cases.
+    pub cycles: u64,
+    /// Analytical cycles, all cases.
+    pub model_cycles: u64,
+    pub macs: u64,
+    /// The first mismatch, described.
+    pub first_mismatch: Option<String>,
+}
+
+/// Run `count` random GEMMs (seeded) on `array` and compare every value.
+pub fn check_random_gemms(
+    array: &mut ArraySim,
+    count: usize,
+    seed: u64,
+    mut on_case: impl FnMut(usize),
+) -> Result<GemmCheck, DriverError> {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    let mut check = GemmCheck::default();
+    for index in 0..count {
+        let case = random_case(array.config(), &mut rng);
+        let result = array.run_gemm(&case.operands())?;
+        let expected = case.expected();
+        check.cases += 1;
+        check.values += expected.len() as u64;
+        check.cycles += result.cycles;
+        check.model_cycles += result.model_cycles;
+        check.macs += case.shape.macs();
+        for (position, (&got, &want)) in result.values.iter().zip(&expected).enumerate() {
+            if got != want {
+                check.mismatches += 1;
+                if check.first_mismatch.is_none() {
+                    let GemmShape { m, k, n } = case.shape;
+                    check.first_mismatch = Some(format!(
+                        "case {index} (M={m} K={k} N={n}{}{}), output [{}][{}]: RTL {got}, contract {want}",
+                        if case.bypass { ", bypass" } else { "" },
+                        if case.extreme { ", extreme" } else { "" },
+                        position / n,
+                        position % n
+                    ));
+                }
+            }
+        }
+        on_case(index);
+    }
+    Ok(check)
+}

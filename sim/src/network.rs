@@ -1,0 +1,222 @@
+//! Layer and network drivers: conv2d and linear layers as GEMMs on the RTL,
+//! max-pool and flatten on the host, every layer compared with golden.
+//!
+//! A conv layer's GEMM is its im2col matrix (`M` output pixels x `K =
+//! cin*kh*kw`, in the order [`golden::fast::im2col`] fixes) times the
+//! `[cout][K]` weights; a linear layer is the same with `M = 1`. The host
+//! streams those operands through [`ArraySim::run_gemm`] and transposes the
+//! `[M][N]` result back to `[C][H][W]`.
+
+use crate::array::{ArraySim, DriverError, GemmResult};
+use golden::fast::FastModel;
+use golden::model::{Layer, Model, Op, Output, Shape};
+use hwgen::host::GemmOperands;
+use hwgen::GemmShape;
+
+/// The GEMM shape layer `layer` performs for one image with input `in_shape`
+/// and output `out_shape`; `None` for pool and flatten.
+pub fn layer_gemm_shape(layer: &Layer, out_shape: Shape) -> Option<GemmShape> {
+    let gemm = layer.gemm()?;
+    Some(GemmShape {
+        m: out_shape.height * out_shape.width,
+        k: gemm.k,
+        n: gemm.n,
+    })
+}
+
+/// Run one compute layer for one image on the RTL. Returns the output in
+/// `[C][H][W]` order (activations, or logits for the last layer) and the
+/// GEMM's measured and analytical cycles.
+pub fn run_compute_layer(
+    array: &mut ArraySim,
+    layer: &Layer,
+    in_shape: Shape,
+    out_shape: Shape,
+    input: &[i32],
+) -> Result<(Vec<i32>, GemmResult), DriverError> {
+    let gemm = layer.gemm().ok_or_else(|| {
+        DriverError::Unsupported(format!("layer `{}` is not a compute layer", layer.name))
+    })?;
+    let shape = layer_gemm_shape(layer, out_shape).expect("compute layer");
+    let activations: Vec<u32> = match &layer.op {
+        Op::Conv2d(conv) => {
+            golden::fast::im2col(conv, in_shape, input, out_shape.height, out_shape.width)
+        }
+        _ => input.to_vec(),
+    }
+    .into_iter()
+    .map(|a| a as u32)
+    .collect();
+    let params = gemm.params;
+    let (shifts, out_bits, bypass) = match &params.output {
+        Output::Requant { bits, shifts } => (shifts.clone(), *bits, false),
+        Output::Logits => (vec![0; gemm.n], array.config().a_bits, true),
+    };
+    let ops = GemmOperands {
+        shape,
+        activations: &activations,
+        weights: &params.weights,
+        bias: &params.bias,
+        shifts: &shifts,
+        out_bits,
+        bypass,
+    };
+    let result = array.run_gemm(&ops)?;
+    // [M][N] -> [N][M] = [C][H*W]
+    let mut output = vec![0i32; shape.m * shape.n];
+    for m in 0..shape.m {
+        for n in 0..shape.n {
+            output[n * shape.m + m] = result.values[m * shape.n + n] as i32;
+        }
+    }
+    Ok((output, result))
+}
+
+/// Per-layer figures of a network run, summed over all images.
+#[derive(Debug, Clone, PartialEq)]
+pub struct LayerStats {
+    pub name: String,
+    pub kind: &'static str,
+    /// GEMM shape for one image (`None` for host layers).
+    pub gemm: Option<GemmShape>,
+    /// Multiply-accumulates, all images.
+    pub macs: u64,
+    /// Measured RTL cycles, all images (0 for host layers).
+    pub cycles: u64,
+    /// Analytical cycles from the schedule formula, all images.
+    pub model_cycles: u64,
+    /// Output values compared with golden, and how many differed.
+    pub values: u64,
+    pub mismatches: u64,
+}
+
+impl LayerStats {
+    /// `MACs / (cycles * rows * cols)`; 0 for host layers.
+    pub fn utilization(&self, rows: u32, cols: u32) -> f64 {
+        if self.cycles == 0 {
+            0.0
+        } else {
+            self.macs as f64 / (self.cycles as f64 * rows as f64 * cols as f64)
+        }
+    }
+
+    /// Whether the layer ran on the RTL.
+    pub fn on_rtl(&self) -> bool {
+        self.gemm.is_some()
+    }
+}
+
+/// The outcome of running images through a whole network on the RTL.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NetworkRun {
+    pub layers: Vec<LayerStats>,
+    /// Prediction (argmax of the RTL logits) per image.
+    pub predictions: Vec<usize>,
+    /// Prediction of golden per image (equal to `predictions` when there are
+    /// no mismatches).
+    pub golden_predictions: Vec<usize>,
+    /// The first mismatch, described (layer, image, index, values).
+    pub first_mismatch: Option<String>,
+}
+
+impl NetworkRun {
+    pub fn mismatches(&self) -> u64 {
+        self.layers.iter().map(|l| l.mismatches).sum()
+    }
+
+    pub fn total_cycles(&self) -> u64 {
+        self.layers.iter().map(|l| l.cycles).sum()
+    }
+
+    pub fn total_model_cycles(&self) -> u64 {
+        self.layers.iter().map(|l| l.model_cycles).sum()
+    }
+}
+
+/// Run `images` (each `C*H*W` raw pixels) through `model` on the RTL, layer
+/// by layer: compute layers on the array, max-pool and flatten on the host.
+/// Each layer's RTL output feeds the next layer and is compared with
+/// golden's output of the same layer. `on_image(i)` is called after image i.
+pub fn run_network(
+    array: &mut ArraySim,
+    model: &Model,
+    images: &[Vec<i32>],
+    mut on_image: impl FnMut(usize),
+) -> Result<NetworkRun, DriverError> {
+    let problems = hwgen::sizing::unsupported_layers(array.config(), model);
+    if !problems.is_empty() {
+        return Err(DriverError::Unsupported(format!(
+            "the hardware config `{}` cannot run this model: {} (size the config for the model, e.g. `tandem hwgen --model`)",
+            array.config().name,
+            problems.join("; ")
+        )));
+    }
+    let fast = FastModel::new(model);
+    let mut layers: Vec<LayerStats> = model
+        .layers()
+        .iter()
+        .enumerate()
+        .map(|(index, layer)| LayerStats {
+            name: layer.name.clone(),
+            kind: layer.op.kind_name(),
+            gemm: layer_gemm_shape(layer, model.output_shape(index)),
+            macs: 0,
+            cycles: 0,
+            model_cycles: 0,
+            values: 0,
+            mismatches: 0,
+        })
+        .collect();
+    let mut predictions = Vec::with_capacity(images.len());
+    let mut golden_predictions = Vec::with_capacity(images.len());
+    let mut first_mismatch = None;
+
+    for (image_index, image) in images.iter().enumerate() {
+        let expected = fast.forward_trace(image);
+        let mut current = image.clone();
+        for (index, layer) in model.layers().iter().enumerate() {
+            let in_shape = model.input_shape(index);
+            let out_shape = model.output_shape(index);
+            let stats = &mut layers[index];
+            current = if layer.gemm().is_some() {
+                let (output, result) =
+                    run_compute_layer(array, layer, in_shape, out_shape, &current)?;
+                stats.macs += model.layer_macs(index);
+                stats.cycles += result.cycles;
+                stats.model_cycles += result.model_cycles;
+                output
+            } else {
+                let view = ndarray::ArrayView3::from_shape(
+                    (in_shape.channels, in_shape.height, in_shape.width),
+                    &current,
+                )
+                .expect("activation shape");
+                golden::reference::forward_layer(&layer.op, view)
+                    .into_iter()
+                    .collect()
+            };
+            stats.values += current.len() as u64;
+            for (position, (&got, &want)) in current.iter().zip(&expected[index]).enumerate() {
+                if got != want {
+                    stats.mismatches += 1;
+                    if first_mismatch.is_none() {
+                        first_mismatch = Some(format!(
+                            "layer `{}`, image {image_index}, output index {position}: RTL {got}, golden {want}",
+                            layer.name
+                        ));
+                    }
+                }
+            }
+        }
+        predictions.push(golden::contract::argmax(&current).unwrap_or(0));
+        golden_predictions
+            .push(golden::contract::argmax(expected.last().expect("layers")).unwrap_or(0));
+        on_image(image_index);
+    }
+    Ok(NetworkRun {
+        layers,
+        predictions,
+        golden_predictions,
+        first_mismatch,
+    })
+}
