@@ -16,12 +16,17 @@ build: setup
 	$(CARGO) build --release
 
 # The main job. For now: a random W4A4 1/4-width AlexNet for 32x32 inputs,
-# inspected and evaluated with the golden reference on Fashion-MNIST.
+# inspected and evaluated with the golden reference on Fashion-MNIST, its
+# 16x16 array generated, and real images run through the RTL in Verilator.
 demo: build
 	$(TANDEM) model random --topology alexnet-cifar --width 0.25 --in-channels 1 \
 		--wbits 4 --abits 4 --seed 1 --out $(DEMO_DIR)/random-w4a4
 	$(TANDEM) model inspect $(DEMO_DIR)/random-w4a4
 	$(TANDEM) eval --model $(DEMO_DIR)/random-w4a4 --limit 1000 --json
+	$(TANDEM) hwgen --hw configs/hw-16x16-w4a4.yaml --model $(DEMO_DIR)/random-w4a4 \
+		--out $(DEMO_DIR)/hw-16x16-w4a4
+	$(TANDEM) sim network --hw configs/hw-16x16-w4a4.yaml --model $(DEMO_DIR)/random-w4a4 \
+		--images 4 --json
 
 # The whole test suite: formatting, lints, then every crate's tests.
 test: setup lint unit
