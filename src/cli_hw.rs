@@ -4,7 +4,6 @@
 use crate::progress;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use golden::dataset::{self, DatasetKind, Split};
 use golden::model::Model;
 use hwgen::HwConfig;
 use serde_json::json;
@@ -87,12 +86,8 @@ pub struct SimNetworkArgs {
     /// Model directory.
     #[arg(long)]
     model: PathBuf,
-    /// Dataset whose test images to use: fashion-mnist, mnist or cifar10.
-    #[arg(long, default_value = "fashion-mnist")]
-    dataset: String,
-    /// Directory with the dataset files (default: /usr/share/datasets/<dataset>).
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    data: crate::cli_model::DataArgs,
     /// Number of test images (the first N of the test split).
     #[arg(long, default_value_t = 4)]
     images: usize,
@@ -276,6 +271,7 @@ fn run_sim_gemm(args: SimGemmArgs) -> Result<()> {
 }
 
 fn run_sim_network(args: SimNetworkArgs) -> Result<()> {
+    args.data.kind()?;
     let model = load_model(&args.model)?;
     let mut config = load_hw(&args.hw)?;
     if args.images == 0 {
@@ -297,25 +293,10 @@ fn run_sim_network(args: SimNetworkArgs) -> Result<()> {
         }
         config = sized;
     }
-    let kind = DatasetKind::from_name(&args.dataset).context("invalid --dataset")?;
-    let data = dataset::load(
-        kind,
-        Split::Test,
-        args.data_dir.as_deref(),
-        Some(args.images),
-    )
-    .context("cannot load the dataset")?;
-    if [data.channels, data.height, data.width] != model.input.to_array() {
-        bail!(
-            "{}: the model expects {} images but {} images are {}x{}x{}",
-            args.model.display(),
-            model.input,
-            kind.name(),
-            data.channels,
-            data.height,
-            data.width
-        );
-    }
+    let data = args
+        .data
+        .load_test_for(&model, &args.model, Some(args.images))?;
+    let kind = data.kind;
     let images: Vec<Vec<i32>> = (0..data.len())
         .map(|i| data.image(i).iter().map(|&p| p as i32).collect())
         .collect();

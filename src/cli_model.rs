@@ -3,7 +3,7 @@
 use crate::progress;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use golden::dataset::{self, DatasetKind, Split};
+use golden::dataset::{self, Dataset, DatasetKind, Split};
 use golden::fast::FastModel;
 use golden::model::{Model, Op, Output};
 use golden::random::{random_model, RandomBits};
@@ -78,12 +78,8 @@ pub struct EvalArgs {
     /// Model directory (holding model.yaml and model.safetensors).
     #[arg(long)]
     model: PathBuf,
-    /// Dataset whose test split to use: fashion-mnist, mnist or cifar10.
-    #[arg(long, default_value = "fashion-mnist")]
-    dataset: String,
-    /// Directory with the dataset files (default: /usr/share/datasets/<dataset>).
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    data: DataArgs,
     /// Use only the first N test images.
     #[arg(long)]
     limit: Option<usize>,
@@ -93,6 +89,59 @@ pub struct EvalArgs {
     /// End the output with one JSON line: {"accuracy", "images", "images_per_s", ...}.
     #[arg(long)]
     json: bool,
+}
+
+/// Which dataset's test split to use; shared by every command that reads images.
+#[derive(Debug, Args)]
+pub struct DataArgs {
+    /// Dataset whose test split to use: fashion-mnist, mnist or cifar10.
+    #[arg(long, default_value = "fashion-mnist")]
+    pub dataset: String,
+    /// Directory with the dataset files (default: /usr/share/datasets/<dataset>).
+    #[arg(long)]
+    pub data_dir: Option<PathBuf>,
+}
+
+impl DataArgs {
+    /// The dataset named by `--dataset` (checked before any slow work).
+    pub fn kind(&self) -> Result<DatasetKind> {
+        DatasetKind::from_name(&self.dataset).context("invalid --dataset")
+    }
+
+    /// The first `limit` test images (all with `None`), checked against the
+    /// input shape of the model in `model_dir`.
+    pub fn load_test_for(
+        &self,
+        model: &Model,
+        model_dir: &std::path::Path,
+        limit: Option<usize>,
+    ) -> Result<Dataset> {
+        let kind = self.kind()?;
+        let data = dataset::load(kind, Split::Test, self.data_dir.as_deref(), limit)
+            .context("cannot load the dataset")?;
+        if [data.channels, data.height, data.width] != model.input.to_array() {
+            bail!(
+                "{}: the model expects {} input images but {} images are {}x{}x{}; use a model made with --in-channels {} (and the alexnet-cifar topology)",
+                model_dir.display(),
+                model.input,
+                kind.name(),
+                data.channels,
+                data.height,
+                data.width,
+                data.channels
+            );
+        }
+        if model.classes() < kind.classes() {
+            bail!(
+                "{}: the model has {} classes but {} has {}",
+                model_dir.display(),
+                model.classes(),
+                kind.name(),
+                kind.classes()
+            );
+        }
+        Ok(data)
+    }
 }
 
 pub fn run_model(command: ModelCommand) -> Result<()> {
@@ -284,7 +333,7 @@ fn run_inspect(args: InspectArgs) -> Result<()> {
 }
 
 pub fn run_eval(args: EvalArgs) -> Result<()> {
-    let kind = DatasetKind::from_name(&args.dataset).context("invalid --dataset")?;
+    args.data.kind()?;
     if args.limit == Some(0) {
         bail!(
             "--limit 0 evaluates nothing; pass at least 1 or leave it out for the whole test split"
@@ -300,30 +349,8 @@ pub fn run_eval(args: EvalArgs) -> Result<()> {
             .context("cannot set up the thread pool")?;
     }
     let model = load_model(&args.model)?;
-    let data = dataset::load(kind, Split::Test, args.data_dir.as_deref(), args.limit)
-        .context("cannot load the dataset")?;
-    let data_shape = [data.channels, data.height, data.width];
-    if data_shape != model.input.to_array() {
-        bail!(
-            "{}: the model expects {} input images but {} images are {}x{}x{}; use a model made with --in-channels {} (and the alexnet-cifar topology)",
-            args.model.display(),
-            model.input,
-            kind.name(),
-            data.channels,
-            data.height,
-            data.width,
-            data.channels
-        );
-    }
-    if model.classes() < kind.classes() {
-        bail!(
-            "{}: the model has {} classes but {} has {}",
-            args.model.display(),
-            model.classes(),
-            kind.name(),
-            kind.classes()
-        );
-    }
+    let data = args.data.load_test_for(&model, &args.model, args.limit)?;
+    let kind = data.kind;
 
     let fast = FastModel::new(&model);
     let bar = if args.json {
