@@ -1,5 +1,5 @@
 //! Images/s of the golden fast path on the 1/4-width alexnet-cifar, W4A4
-//! (and W8A8 for comparison), batches of 256 images on all cores.
+//! (and W8A8 for comparison), batches of 256 Fashion-MNIST test images on all cores.
 //!
 //! Run: `cargo bench -p golden --bench inference`. The figure is reported in
 //! images/s ("thrpt") per batch.
@@ -14,9 +14,18 @@ const BATCH: usize = 256;
 
 fn bench_inference(c: &mut Criterion) {
     let topology = Topology::new(Preset::AlexnetCifar, 0.25, 1, 10).expect("topology");
-    let images: Vec<u8> = (0..BATCH * 32 * 32)
-        .map(|i| ((i * 2654435761usize) >> 13) as u8)
-        .collect();
+    // Real Fashion-MNIST test images when installed, else deterministic noise.
+    let images: Vec<u8> = match golden::dataset::load(
+        golden::dataset::DatasetKind::FashionMnist,
+        golden::dataset::Split::Test,
+        None,
+        Some(BATCH),
+    ) {
+        Ok(data) => data.images,
+        Err(_) => (0..BATCH * 32 * 32)
+            .map(|i| ((i * 2654435761usize) >> 13) as u8)
+            .collect(),
+    };
     let mut group = c.benchmark_group("golden_alexnet_cifar_w0.25");
     group.throughput(Throughput::Elements(BATCH as u64));
     group.sample_size(10);
