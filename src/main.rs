@@ -3,6 +3,7 @@
 
 mod cli_hw;
 mod cli_model;
+mod cli_report;
 mod progress;
 
 use anyhow::Result;
@@ -51,6 +52,15 @@ enum Command {
     /// Simulate the generated RTL in Verilator, bit-exact against golden.
     #[command(subcommand)]
     Sim(cli_hw::SimCommand),
+    /// Report throughput, energy and area of a design point: simulate a few
+    /// test images on the RTL, count actions, price them with an energy
+    /// table, synthesize with yosys; writes report.md, report.json, CSV
+    /// tables and SVG plots.
+    ///
+    /// Example:
+    ///   tandem report --hw configs/hw-16x16-w4a4.yaml --model out/random-w4a4 --out out/report
+    #[command(verbatim_doc_comment)]
+    Report(cli_report::ReportArgs),
 }
 
 fn main() -> ExitCode {
@@ -72,5 +82,6 @@ fn run(cli: Cli) -> Result<()> {
         Command::Eval(args) => cli_model::run_eval(args),
         Command::Hwgen(args) => cli_hw::run_hwgen(args),
         Command::Sim(command) => cli_hw::run_sim(command),
+        Command::Report(args) => cli_report::run_report(args),
     }
 }

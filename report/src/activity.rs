@@ -1,0 +1,602 @@
+//! Activity: how many times each hardware action happens when a layer runs
+//! through the canonical schedule (`hwgen::schedule::tiles`).
+//!
+//! The RTL follows the schedule cycle for cycle (the simulation checks the
+//! cycle of every result), so counting per tile gives the same weight loads,
+//! vectors and outputs the simulated RTL performed; the port-level test in
+//! `tests/activity.rs` checks that against `hwgen::host::drive_gemm`.
+//!
+//! Every count is a [`Term`]: an [`ActionKind`] (what the report breaks
+//! energy down by), the table [`Primitive`] that prices it, how many events
+//! happened and how many *units* they cover (bits for adders, registers and
+//! memories; operand-bit products `a * w` for multipliers), so that
+//! `energy = units * energy per unit` and the energy table's width scaling
+//! is applied exactly once. The assumptions are listed in
+//! `docs/energy-area.md`; the comments below say why each count is what it is.
+
+use crate::energy_table::Primitive;
+use golden::contract::{self, INPUT_BITS};
+use golden::model::Model;
+use hwgen::schedule::tiles;
+use hwgen::{GemmShape, HwConfig};
+use serde::Serialize;
+
+/// What the report breaks energy down by.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum ActionKind {
+    /// The PE multipliers, at the layer's activation and weight widths.
+    Multiply,
+    /// The PE adders (partial sum + product).
+    PeAdd,
+    /// Weight and requantizer-parameter loads into the shadow bank.
+    WeightLoad,
+    /// Activation (and bank-bit and control) registers the vectors move through.
+    ActivationMove,
+    /// Partial-sum registers in the PEs and the output de-skew.
+    PsumMove,
+    /// Accumulator-bank read-modify-write, one per vector per column.
+    Accumulator,
+    /// Requantizer arithmetic and the result/output registers.
+    Requantize,
+    /// On-chip activation buffer reads (im2col vectors) and writes (outputs).
+    ActivationBuffer,
+    /// On-chip weight buffer reads (tile loads) and writes (fills from DRAM).
+    WeightBuffer,
+    /// Off-chip DRAM traffic: weights, the input image, the logits.
+    Dram,
+}
+
+impl ActionKind {
+    pub const ALL: [ActionKind; 10] = [
+        ActionKind::Multiply,
+        ActionKind::PeAdd,
+        ActionKind::WeightLoad,
+        ActionKind::ActivationMove,
+        ActionKind::PsumMove,
+        ActionKind::Accumulator,
+        ActionKind::Requantize,
+        ActionKind::ActivationBuffer,
+        ActionKind::WeightBuffer,
+        ActionKind::Dram,
+    ];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            ActionKind::Multiply => "multiply",
+            ActionKind::PeAdd => "pe_add",
+            ActionKind::WeightLoad => "weight_load",
+            ActionKind::ActivationMove => "activation_move",
+            ActionKind::PsumMove => "psum_move",
+            ActionKind::Accumulator => "accumulator",
+            ActionKind::Requantize => "requantize",
+            ActionKind::ActivationBuffer => "activation_buffer",
+            ActionKind::WeightBuffer => "weight_buffer",
+            ActionKind::Dram => "dram",
+        }
+    }
+
+    /// One line: what one event is, what its bits are, and which table
+    /// entries price it.
+    pub fn description(self) -> &'static str {
+        match self {
+            ActionKind::Multiply => {
+                "event: a useful MAC; units: a_in x w bit products (table: multiply, scaled by a*w)"
+            }
+            ActionKind::PeAdd => {
+                "event: a useful MAC; bits: the partial-sum adder of its row at the layer's widths (table: add)"
+            }
+            ActionKind::WeightLoad => {
+                "event: a weight register (rows x cols per tile, padding included); bits: weights + bias/shift, input register and bank (table: register)"
+            }
+            ActionKind::ActivationMove => {
+                "event: a vector passing a PE (vectors x rows x cols); bits: activation + bank bit per PE, input, skew and control registers (table: register)"
+            }
+            ActionKind::PsumMove => {
+                "event: a PE partial-sum write (vectors x rows x cols); bits: hardware psum widths + output de-skew (table: register)"
+            }
+            ActionKind::Accumulator => {
+                "event: a vector in a column (vectors x cols); bits: read + write + output register, plus the add (table: register, add)"
+            }
+            ActionKind::Requantize => {
+                "event: a useful output; four 32-bit adds each (logits: one), plus result/output registers (table: add, register)"
+            }
+            ActionKind::ActivationBuffer => {
+                "events: vectors read (k_len x a_in bits), result vectors written (a_out or 32 bits per output), image values (table: sram at the buffer's capacity)"
+            }
+            ActionKind::WeightBuffer => {
+                "event: a weight read for a tile load or written once per batch (+ bias/shift bits) (table: sram at the buffer's capacity)"
+            }
+            ActionKind::Dram => {
+                "event: a 64-bit access; weights + bias/shift once per batch, the 8-bit images, the 32-bit logits (table: dram)"
+            }
+        }
+    }
+}
+
+/// Which on-chip buffer an SRAM term uses (its capacity sets the energy).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Buffer {
+    Activation,
+    Weight,
+}
+
+/// One counted action.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Term {
+    pub kind: ActionKind,
+    pub primitive: Primitive,
+    /// The buffer, for SRAM terms.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub buffer: Option<Buffer>,
+    /// What is counted.
+    pub what: &'static str,
+    /// Number of events (MACs, vectors, tiles, accesses; see `what`).
+    pub events: u64,
+    /// Bits (operand-bit products for multiplies) the events cover in total.
+    pub units: u64,
+}
+
+/// A compute layer as the array sees it, at the layer's own widths.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LayerWork {
+    /// Index in the model's layer list.
+    pub index: usize,
+    pub name: String,
+    pub kind: &'static str,
+    /// The GEMM for one image (M = output pixels, 1 for linear layers).
+    pub shape: GemmShapeJson,
+    /// Input activation width (8 for the image).
+    pub in_bits: u8,
+    pub w_bits: u8,
+    /// Output activation width; `None` for the logits layer (32-bit output).
+    pub out_bits: Option<u8>,
+    /// Values of the layer's input feature map for one image.
+    pub input_values: u64,
+    /// The first compute layer: its input image comes from DRAM.
+    pub reads_image: bool,
+    /// The last compute layer: its logits go to DRAM.
+    pub writes_logits: bool,
+}
+
+/// A serializable copy of [`GemmShape`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub struct GemmShapeJson {
+    pub m: usize,
+    pub k: usize,
+    pub n: usize,
+}
+
+impl From<GemmShape> for GemmShapeJson {
+    fn from(shape: GemmShape) -> Self {
+        GemmShapeJson {
+            m: shape.m,
+            k: shape.k,
+            n: shape.n,
+        }
+    }
+}
+
+impl GemmShapeJson {
+    pub fn gemm(&self) -> GemmShape {
+        GemmShape {
+            m: self.m,
+            k: self.k,
+            n: self.n,
+        }
+    }
+
+    pub fn macs(&self) -> u64 {
+        self.gemm().macs()
+    }
+}
+
+impl LayerWork {
+    /// Bits of the layer's weights and per-channel parameters (32-bit bias
+    /// and `shift_bits` shift), packed at the layer's widths.
+    pub fn weight_bits(&self, shift_bits: u8) -> u64 {
+        let shape = self.shape;
+        shape.n as u64 * shape.k as u64 * u64::from(self.w_bits)
+            + shape.n as u64 * (32 + u64::from(shift_bits))
+    }
+
+    /// Output bits per value: `out_bits`, or 32 for logits.
+    pub fn output_value_bits(&self) -> u64 {
+        self.out_bits.map_or(32, u64::from)
+    }
+
+    /// Bits of the input and output feature maps of one image.
+    pub fn feature_map_bits(&self) -> u64 {
+        let shape = self.shape;
+        self.input_values * u64::from(self.in_bits)
+            + shape.m as u64 * shape.n as u64 * self.output_value_bits()
+    }
+}
+
+/// The compute layers of `model`, in order.
+pub fn layer_work(model: &Model) -> Vec<LayerWork> {
+    let compute: Vec<usize> = model
+        .layers()
+        .iter()
+        .enumerate()
+        .filter(|(_, layer)| layer.gemm().is_some())
+        .map(|(index, _)| index)
+        .collect();
+    let first = compute.first().copied();
+    let last = compute.last().copied();
+    compute
+        .iter()
+        .map(|&index| {
+            let layer = &model.layers()[index];
+            let gemm = layer.gemm().expect("compute layer");
+            let shape = sim::network::layer_gemm_shape(layer, model.output_shape(index))
+                .expect("compute layer");
+            LayerWork {
+                index,
+                name: layer.name.clone(),
+                kind: layer.op.kind_name(),
+                shape: shape.into(),
+                in_bits: gemm.params.in_bits,
+                w_bits: gemm.params.w_bits,
+                out_bits: gemm.params.output.bits(),
+                input_values: model.input_shape(index).len() as u64,
+                reads_image: Some(index) == first,
+                writes_logits: Some(index) == last,
+            }
+        })
+        .collect()
+}
+
+/// Activity of one layer for a batch of images.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct LayerActivity {
+    pub name: String,
+    /// Images in the batch the counts cover.
+    pub batch: usize,
+    /// The batched GEMM (M = batch x pixels).
+    pub shape: GemmShapeJson,
+    /// Useful multiply-accumulates (`M * K * N`).
+    pub macs: u64,
+    /// Tiles of the canonical schedule.
+    pub tiles: u64,
+    /// Activation vectors streamed (one per cycle of work).
+    pub vectors: u64,
+    /// Vectors that carry `act_last` (each yields one result vector).
+    pub output_vectors: u64,
+    /// Weight rows written (`rows` per tile).
+    pub weight_rows_loaded: u64,
+    pub terms: Vec<Term>,
+}
+
+impl LayerActivity {
+    /// Sum of `events` of the terms of `kind` that price with `primitive`.
+    pub fn events(&self, kind: ActionKind, primitive: Primitive) -> u64 {
+        self.terms
+            .iter()
+            .filter(|t| t.kind == kind && t.primitive == primitive)
+            .map(|t| t.events)
+            .sum()
+    }
+
+    /// Sum of `units` of the terms of `kind`.
+    pub fn units(&self, kind: ActionKind) -> u64 {
+        self.terms
+            .iter()
+            .filter(|t| t.kind == kind)
+            .map(|t| t.units)
+            .sum()
+    }
+}
+
+/// Accumulates terms, merging equal (kind, primitive, buffer, what).
+#[derive(Default)]
+struct Terms(Vec<Term>);
+
+impl Terms {
+    fn add(
+        &mut self,
+        kind: ActionKind,
+        primitive: Primitive,
+        buffer: Option<Buffer>,
+        what: &'static str,
+        events: u64,
+        units: u64,
+    ) {
+        if let Some(term) = self.0.iter_mut().find(|t| {
+            t.kind == kind && t.primitive == primitive && t.buffer == buffer && t.what == what
+        }) {
+            term.events += events;
+            term.units += units;
+        } else {
+            self.0.push(Term {
+                kind,
+                primitive,
+                buffer,
+                what,
+                events,
+                units,
+            });
+        }
+    }
+}
+
+/// Width of the partial sum leaving row `r` (0-based) at activation width
+/// `a` and weight width `w`: the exact sum of `r + 1` products, capped at
+/// the accumulator width (as `tandem_systolic_array` sizes it).
+fn psum_bits(a: u32, w: u32, r: usize, acc_bits: u32) -> u32 {
+    (a + w + contract::ceil_log2(r + 1)).min(acc_bits)
+}
+
+/// Count every action of `work` for a batch of `batch` images on `config`.
+///
+/// A batch streams its images' pixels as one GEMM of `M = batch * m` rows
+/// (linear layers: `M = batch`), so weight tiles are loaded once per M-tile
+/// of `acc_depth` pixels rather than once per image; weights are fetched
+/// from DRAM once per batch.
+pub fn count_layer(config: &HwConfig, work: &LayerWork, batch: usize) -> LayerActivity {
+    let batch = batch.max(1);
+    let rows = config.rows as usize;
+    let cols = config.cols as usize;
+    let hw_a = u32::from(config.a_bits);
+    let hw_w = u32::from(config.w_bits);
+    let acc = config.acc_bits_resolved();
+    let sum = config.column_sum_bits();
+    let shift = u32::from(config.shift_bits);
+    let addr = config.acc_addr_bits();
+    // Per-vector control that travels with the data: bank, first, last,
+    // bypass and the accumulator address (tandem_core's META_BITS).
+    let meta = 4 + addr;
+    let in_bits = u32::from(work.in_bits);
+    let w_bits = u32::from(work.w_bits);
+    let shape = GemmShape {
+        m: work.shape.m * batch,
+        k: work.shape.k,
+        n: work.shape.n,
+    };
+
+    // Per-vector register bits, the same for every tile (physical widths:
+    // a flip-flop clocks whatever value it holds; the RTL has no clock gating).
+    let skew_bits: u64 = (1..rows).map(|r| r as u64).sum::<u64>() * u64::from(hw_a + 1);
+    let activation_bits_per_vector = rows as u64 * u64::from(hw_a) // input register
+        + u64::from(meta) // its control input register
+        + skew_bits
+        + (rows * cols) as u64 * u64::from(hw_a + 1) // PE activation + bank bit
+        + (rows + cols - 1) as u64 * u64::from(1 + meta); // valid + control delay lines
+    let psum_register_bits: u64 = (0..rows)
+        .map(|r| cols as u64 * u64::from(psum_bits(hw_a, hw_w, r, acc)))
+        .sum();
+    let deskew_bits: u64 = (0..cols).map(|c| (cols - 1 - c) as u64).sum::<u64>() * u64::from(sum);
+    let psum_bits_per_vector = psum_register_bits + deskew_bits;
+    // Weights: PE shadow register and the wload input register; parameters:
+    // bias + shift per column and out_bits, input register and bank.
+    let weight_load_bits_per_tile = 2 * (rows * cols) as u64 * u64::from(hw_w)
+        + 2 * (cols as u64 * (32 + u64::from(shift)) + 5);
+    // Result stage (valid, bank, bypass, address) and output registers
+    // (valid, bypass, address, C activations, C raw 32-bit values).
+    let result_bits_per_vector = cols as u64 * u64::from(hw_a + 32) + 2 * u64::from(addr) + 5;
+    // Requantizer arithmetic per output value, in 32-bit add equivalents:
+    // bias add, rounding add, barrel shift and clamp compare for hidden
+    // layers; just the bias add for logits.
+    let requant_adds: u64 = if work.out_bits.is_some() { 4 } else { 1 };
+
+    let mut terms = Terms::default();
+    let (mut macs, mut tile_count, mut vectors, mut output_vectors) = (0u64, 0u64, 0u64, 0u64);
+    for tile in tiles(config, shape) {
+        let (m, k, n) = (tile.m_len as u64, tile.k_len as u64, tile.n_len as u64);
+        let tile_macs = m * k * n;
+        macs += tile_macs;
+        tile_count += 1;
+        vectors += m;
+        use ActionKind as K;
+        use Primitive as P;
+        terms.add(
+            K::Multiply,
+            P::Multiply,
+            None,
+            "MACs (units: a_in*w bit products)",
+            tile_macs,
+            tile_macs * u64::from(in_bits * w_bits),
+        );
+        // Only the k_len used rows add a non-zero product; row r's adder is
+        // as wide as the exact sum of r + 1 products at the layer's widths.
+        let add_bits_per_pixel_column: u64 = (0..tile.k_len)
+            .map(|r| u64::from(psum_bits(in_bits, w_bits, r, acc)))
+            .sum();
+        terms.add(
+            K::PeAdd,
+            P::Add,
+            None,
+            "MACs (units: partial-sum adder bits)",
+            tile_macs,
+            m * n * add_bits_per_pixel_column,
+        );
+        terms.add(
+            K::WeightLoad,
+            P::Register,
+            None,
+            "weight registers written (rows x cols per tile, padding included)",
+            (rows * cols) as u64,
+            weight_load_bits_per_tile,
+        );
+        terms.add(
+            K::ActivationMove,
+            P::Register,
+            None,
+            "PE activation moves (vectors x rows x cols)",
+            m * (rows * cols) as u64,
+            m * activation_bits_per_vector,
+        );
+        terms.add(
+            K::PsumMove,
+            P::Register,
+            None,
+            "PE partial-sum writes (vectors x rows x cols)",
+            m * (rows * cols) as u64,
+            m * psum_bits_per_vector,
+        );
+        terms.add(
+            K::Accumulator,
+            P::Register,
+            None,
+            "accumulator read + write + output register (vectors x cols)",
+            m * cols as u64,
+            m * cols as u64 * 3 * u64::from(acc),
+        );
+        terms.add(
+            K::Accumulator,
+            P::Add,
+            None,
+            "accumulator adds (vectors x cols)",
+            m * cols as u64,
+            m * cols as u64 * u64::from(acc),
+        );
+        if tile.last_k {
+            output_vectors += m;
+            terms.add(
+                K::Requantize,
+                P::Add,
+                None,
+                "outputs requantized (units: 32-bit add equivalents x 32)",
+                m * n,
+                m * n * requant_adds * 32,
+            );
+            terms.add(
+                K::Requantize,
+                P::Register,
+                None,
+                "result vectors registered",
+                m,
+                m * result_bits_per_vector,
+            );
+            terms.add(
+                K::ActivationBuffer,
+                P::Sram,
+                Some(Buffer::Activation),
+                "result vectors written (units: n outputs x a_out or 32 bits each)",
+                m,
+                m * n * work.output_value_bits(),
+            );
+        }
+        terms.add(
+            K::ActivationBuffer,
+            P::Sram,
+            Some(Buffer::Activation),
+            "im2col vectors read (units: k_len x a_in bits each)",
+            m,
+            m * k * u64::from(in_bits),
+        );
+        terms.add(
+            K::WeightBuffer,
+            P::Sram,
+            Some(Buffer::Weight),
+            "weights read for tile loads (units: weights x w + bias/shift bits)",
+            n * k,
+            n * k * u64::from(w_bits) + n * (32 + u64::from(shift)) + 5,
+        );
+    }
+
+    // Once per layer and batch.
+    use ActionKind as K;
+    use Primitive as P;
+    let outputs = shape.m as u64 * shape.n as u64;
+    let weight_bits = work.weight_bits(config.shift_bits);
+    terms.add(
+        K::WeightBuffer,
+        P::Sram,
+        Some(Buffer::Weight),
+        "layer weights + bias/shift written from DRAM, once per batch",
+        work.shape.n as u64 * work.shape.k as u64,
+        weight_bits,
+    );
+    terms.add(
+        K::Dram,
+        P::Dram,
+        None,
+        "layer weights + bias/shift read, once per batch (events: 64-bit accesses)",
+        weight_bits.div_ceil(64),
+        weight_bits,
+    );
+    if work.reads_image {
+        let image_bits = batch as u64 * work.input_values * u64::from(INPUT_BITS);
+        terms.add(
+            K::Dram,
+            P::Dram,
+            None,
+            "input images read (events: 64-bit accesses)",
+            image_bits.div_ceil(64),
+            image_bits,
+        );
+        terms.add(
+            K::ActivationBuffer,
+            P::Sram,
+            Some(Buffer::Activation),
+            "input image values written from DRAM",
+            batch as u64 * work.input_values,
+            image_bits,
+        );
+    }
+    if work.writes_logits {
+        let logit_bits = outputs * 32;
+        terms.add(
+            K::Dram,
+            P::Dram,
+            None,
+            "logits written (events: 64-bit accesses)",
+            logit_bits.div_ceil(64),
+            logit_bits,
+        );
+    }
+
+    LayerActivity {
+        name: work.name.clone(),
+        batch,
+        shape: shape.into(),
+        macs,
+        tiles: tile_count,
+        vectors,
+        output_vectors,
+        weight_rows_loaded: tile_count * rows as u64,
+        terms: terms.0,
+    }
+}
+
+/// On-chip buffer capacities the model assumes (see `docs/energy-area.md`).
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct BufferSizes {
+    /// Images per batch the activation buffer holds.
+    pub batch: usize,
+    /// The largest layer's weights + bias/shift: one layer is resident.
+    pub weight_buffer_bits: u64,
+    /// The largest input + output feature maps of any layer, for the whole
+    /// batch (ping-pong between consecutive layers).
+    pub activation_buffer_bits: u64,
+}
+
+impl BufferSizes {
+    pub fn for_layers(config: &HwConfig, layers: &[LayerWork], batch: usize) -> BufferSizes {
+        let batch = batch.max(1);
+        BufferSizes {
+            batch,
+            weight_buffer_bits: layers
+                .iter()
+                .map(|l| l.weight_bits(config.shift_bits))
+                .max()
+                .unwrap_or(0),
+            activation_buffer_bits: batch as u64
+                * layers
+                    .iter()
+                    .map(LayerWork::feature_map_bits)
+                    .max()
+                    .unwrap_or(0),
+        }
+    }
+
+    pub fn kib(&self, buffer: Buffer) -> f64 {
+        let bits = match buffer {
+            Buffer::Activation => self.activation_buffer_bits,
+            Buffer::Weight => self.weight_buffer_bits,
+        };
+        bits as f64 / 8.0 / 1024.0
+    }
+}

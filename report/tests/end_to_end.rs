@@ -1,0 +1,232 @@
+//! A whole report for a small design: a random 1/8-width alexnet-cifar on
+//! an 8x8 array (the design `sim`'s network test verilates, so the
+//! Verilator build is shared through the cache), one image simulated,
+//! synthesized when yosys is installed, written to a directory.
+
+use golden::random::{random_model, RandomBits};
+use golden::topology::{Preset, Topology};
+use hwgen::{AccBits, Dataflow, HwConfig};
+use report::{build_report, EnergyTable, ReportInputs, SynthOptions};
+use std::path::PathBuf;
+
+fn small_design() -> (HwConfig, golden::model::Model) {
+    let topology = Topology::new(Preset::AlexnetCifar, 0.125, 1, 10).unwrap();
+    let bits = RandomBits {
+        w_bits: 4,
+        a_bits: 4,
+        first_last_w_bits: Some(8),
+    };
+    let model = random_model(&topology, bits, 7).unwrap();
+    let config = HwConfig {
+        name: "test-8x8".into(),
+        rows: 8,
+        cols: 8,
+        dataflow: Dataflow::WeightStationary,
+        a_bits: 4,
+        w_bits: 4,
+        acc_bits: AccBits::Auto,
+        max_k: Some(64),
+        shift_bits: 5,
+        acc_depth: 64,
+        clock_mhz: 200.0,
+    };
+    (config, model)
+}
+
+fn image() -> Vec<i32> {
+    (0..1024)
+        .map(|i: i32| ((i / 32 * 40) + (i % 32) * 2) % 256)
+        .collect()
+}
+
+#[test]
+fn small_design_report_end_to_end() {
+    let (config, model) = small_design();
+    let table = EnergyTable::default_45nm();
+    let images = vec![image()];
+    let yosys = report::synth::yosys_version(std::path::Path::new("yosys"));
+    if let Err(why) = &yosys {
+        eprintln!("SKIPPED synthesis: {why}");
+    }
+    if !sim::verilator_available() {
+        eprintln!("SKIPPED simulation: verilator is not on PATH (make test installs it)");
+    }
+    let mut inputs = ReportInputs::new(&config, &model, &table);
+    inputs.images = &images;
+    inputs.image_source = "one synthetic image".into();
+    inputs.test_set_images = Some(10_000);
+    inputs.batch_sizes = vec![1, 4];
+    let report = build_report(&inputs).unwrap();
+
+    // Sized like `tandem sim network`: 8-bit image bytes and 8-bit weights.
+    assert!(report.design.sized_for_model.is_some());
+    assert_eq!(
+        (report.design.config.a_bits, report.design.config.w_bits),
+        (8, 8)
+    );
+    assert_eq!(report.layers.len(), 7);
+    assert_eq!(
+        report.layers.iter().map(|l| l.macs).sum::<u64>(),
+        model.total_macs()
+    );
+    if sim::verilator_available() {
+        let simulation = report.simulation.as_ref().unwrap();
+        assert_eq!(simulation.mismatches, 0);
+        assert!(simulation.cycles_match_formula);
+        let measured = report.measured.as_ref().unwrap();
+        assert!(measured.basis.starts_with("measured"));
+        assert_eq!(
+            measured.cycles_per_image,
+            report.batch1().throughput.cycles_per_image
+        );
+        for layer in &report.layers {
+            assert_eq!(layer.cycles_measured, Some(layer.cycles_modeled as f64));
+        }
+    }
+    // Modeled batches: batch 1 and 4; batching never slows an image down.
+    assert_eq!(report.batches.len(), 2);
+    let (one, four) = (&report.batches[0], &report.batches[1]);
+    assert!(one.throughput.basis.starts_with("modeled"));
+    assert!(four.throughput.images_per_s >= one.throughput.images_per_s);
+    assert!(four.energy.per_image_uj.typical < one.energy.per_image_uj.typical);
+    let energy = &one.energy;
+    assert!(energy.per_image_uj.low < energy.per_image_uj.typical);
+    assert!(energy.per_image_uj.typical < energy.per_image_uj.high);
+    assert!(energy.tops_per_w.typical > 0.0);
+    assert_eq!(one.test_set.as_ref().unwrap().images, 10_000);
+
+    match &yosys {
+        Ok(_) => {
+            assert_eq!(report.area.status, "synthesized");
+            assert!(
+                report.area.flows.iter().all(|f| f.ok()),
+                "{:?}",
+                report.area.message
+            );
+            let summary = &report.area.summary;
+            assert!(summary.cells.unwrap() > 0);
+            assert!(summary.luts.unwrap() > 0);
+            assert!(summary.ice40_lut4.unwrap() > 0);
+            assert_eq!(summary.dsps, Some(64), "one DSP48 per PE");
+            assert!(summary.per_pe.cells.unwrap() > 10.0);
+            let generic = &report.area.flows[0];
+            let pe = generic.module("tandem_pe").unwrap();
+            assert_eq!(pe.instances, 64);
+            assert_eq!(generic.module("tandem_acc_bank").unwrap().instances, 8);
+        }
+        Err(_) => assert_eq!(report.area.status, "unavailable"),
+    }
+
+    let dir = tempfile::tempdir().unwrap();
+    let written = report.write_dir(dir.path()).unwrap();
+    for file in [
+        "report.md",
+        "report.json",
+        "layers.csv",
+        "batches.csv",
+        "plots/cycles_per_layer.svg",
+        "plots/energy_per_layer.svg",
+        "rtl/tandem_top.v",
+    ] {
+        let path = dir.path().join(file);
+        assert!(written.contains(&path), "{file} not written");
+        assert!(std::fs::metadata(&path).unwrap().len() > 0, "{file} empty");
+    }
+    if yosys.is_ok() {
+        for file in [
+            "plots/area_per_module.svg",
+            "synth/generic.ys",
+            "synth/xilinx-stat.json",
+        ] {
+            assert!(dir.path().join(file).is_file(), "{file}");
+        }
+    }
+    let markdown = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    for needle in [
+        "## Summary",
+        "modeled",
+        "uJ",
+        "TOPS/W",
+        "## Assumptions",
+        "horowitz2014",
+    ] {
+        assert!(markdown.contains(needle), "report.md lacks {needle}");
+    }
+    if sim::verilator_available() {
+        assert!(markdown.contains("| measured |"));
+    }
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(dir.path().join("report.json")).unwrap())
+            .unwrap();
+    assert_eq!(json["layers"].as_array().unwrap().len(), 7);
+    assert!(
+        json["batches"][0]["energy"]["per_image_uj"]["typical"]
+            .as_f64()
+            .unwrap()
+            > 0.0
+    );
+    let csv = std::fs::read_to_string(dir.path().join("layers.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 8, "header + one line per layer");
+    let svg = std::fs::read_to_string(dir.path().join("plots/energy_per_layer.svg")).unwrap();
+    assert!(svg.starts_with("<svg") && svg.contains("<text") && svg.contains("dram"));
+
+    let summary = report.summary();
+    for key in [
+        "images_per_s",
+        "energy_per_image_uj",
+        "tops_per_w",
+        "cells",
+        "luts",
+    ] {
+        assert!(summary.get(key).is_some(), "summary lacks {key}");
+    }
+    for corner in ["low", "typical", "high"] {
+        assert!(summary["energy_per_image_uj"][corner].as_f64().unwrap() > 0.0);
+    }
+}
+
+#[test]
+fn without_images_or_yosys_the_report_is_modeled_and_says_so() {
+    let (config, model) = small_design();
+    let table = EnergyTable::default_45nm();
+    let mut inputs = ReportInputs::new(&config, &model, &table);
+    inputs.synthesis = Some(SynthOptions {
+        yosys: PathBuf::from("/nonexistent/yosys"),
+        ..SynthOptions::default()
+    });
+    let report = build_report(&inputs).unwrap();
+    assert!(report.simulation.is_none() && report.measured.is_none());
+    assert_eq!(report.area.status, "unavailable");
+    let message = report.area.message.clone().unwrap();
+    assert!(
+        message.contains("/nonexistent/yosys") && message.contains("--no-synth"),
+        "{message}"
+    );
+    assert!(report.summary()["images_per_s_basis"]
+        .as_str()
+        .unwrap()
+        .starts_with("modeled"));
+    assert!(report.summary()["cells"].is_null());
+
+    inputs.synthesis = None;
+    let skipped = build_report(&inputs).unwrap();
+    assert_eq!(skipped.area.status, "skipped");
+    let dir = tempfile::tempdir().unwrap();
+    skipped.write_dir(dir.path()).unwrap();
+    assert!(!dir.path().join("plots/area_per_module.svg").exists());
+    let markdown = std::fs::read_to_string(dir.path().join("report.md")).unwrap();
+    assert!(markdown.contains("--no-synth"), "{markdown}");
+    assert!(markdown.contains("| modeled |"));
+}
+
+#[test]
+fn images_of_the_wrong_size_are_refused() {
+    let (config, model) = small_design();
+    let table = EnergyTable::default_45nm();
+    let images = vec![vec![0; 10]];
+    let mut inputs = ReportInputs::new(&config, &model, &table);
+    inputs.images = &images;
+    inputs.synthesis = None;
+    let error = build_report(&inputs).unwrap_err().to_string();
+    assert!(error.contains("image 0 has 10 values"), "{error}");
+}
