@@ -17,7 +17,8 @@ build: setup
 
 # The main job. For now: a random W4A4 1/4-width AlexNet for 32x32 inputs,
 # inspected and evaluated with the golden reference on Fashion-MNIST, its
-# 16x16 array generated, and real images run through the RTL in Verilator.
+# 16x16 array generated, real images run through the RTL in Verilator, and
+# a throughput / energy / area report written.
 demo: build
 	$(TANDEM) model random --topology alexnet-cifar --width 0.25 --in-channels 1 \
 		--wbits 4 --abits 4 --seed 1 --out $(DEMO_DIR)/random-w4a4
@@ -27,6 +28,9 @@ demo: build
 		--out $(DEMO_DIR)/hw-16x16-w4a4
 	$(TANDEM) sim network --hw configs/hw-16x16-w4a4.yaml --model $(DEMO_DIR)/random-w4a4 \
 		--images 4 --json
+	$(TANDEM) report --hw configs/hw-16x16-w4a4.yaml --model $(DEMO_DIR)/random-w4a4 \
+		--out $(DEMO_DIR)/report-16x16-w4a4
+	@echo "demo: read $(DEMO_DIR)/report-16x16-w4a4/report.md"
 
 # The whole test suite: formatting, lints, then every crate's tests.
 test: setup lint unit
