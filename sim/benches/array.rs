@@ -18,8 +18,14 @@ fn bench_array(c: &mut Criterion) {
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/hw-16x16-w8a8.yaml");
     let config = HwConfig::from_yaml_file(path).expect("preset");
     let mut array = ArraySim::new(&config, &ArrayOptions::default()).expect("build");
-    let shape = GemmShape { m: 64, k: 576, n: 96 };
-    let activations: Vec<u32> = (0..shape.m * shape.k).map(|i| (i * 37 % 256) as u32).collect();
+    let shape = GemmShape {
+        m: 64,
+        k: 576,
+        n: 96,
+    };
+    let activations: Vec<u32> = (0..shape.m * shape.k)
+        .map(|i| (i * 37 % 256) as u32)
+        .collect();
     let weights: Vec<i32> = (0..shape.n * shape.k)
         .map(|i| (i * 11 % 255) as i32 - 127)
         .collect();
@@ -38,9 +44,10 @@ fn bench_array(c: &mut Criterion) {
     let mut group = c.benchmark_group("rtl_16x16_w8a8");
     group.throughput(Throughput::Elements(cycles));
     group.sample_size(10);
-    group.bench_function(format!("gemm_m{}_k{}_n{}", shape.m, shape.k, shape.n), |b| {
-        b.iter(|| array.run_gemm(&ops).expect("gemm"))
-    });
+    group.bench_function(
+        format!("gemm_m{}_k{}_n{}", shape.m, shape.k, shape.n),
+        |b| b.iter(|| array.run_gemm(&ops).expect("gemm")),
+    );
     group.finish();
 }
 
