@@ -5,7 +5,7 @@ CARGO ?= cargo
 TANDEM := target/release/tandem
 DEMO_DIR ?= out/demo
 
-.PHONY: all setup build demo test lint unit bench clean
+.PHONY: all setup build demo demo-random test lint unit bench results clean
 
 all: build
 
@@ -15,22 +15,26 @@ setup:
 build: setup
 	$(CARGO) build --release
 
-# The main job. For now: a random W4A4 1/4-width AlexNet for 32x32 inputs,
-# inspected and evaluated with the golden reference on Fashion-MNIST, its
-# 16x16 array generated, real images run through the RTL in Verilator, and
-# a throughput / energy / area report written.
+# The main job: train the quick preset (BN teacher -> progressive integer
+# student on Fashion-MNIST), export the integer model, generate a 16x16 array
+# for it, run real test images through the RTL in Verilator against golden,
+# and write the throughput / energy / area report (configs/flow-quick.yaml).
 demo: build
+	$(TANDEM) flow --config configs/flow-quick.yaml --out $(DEMO_DIR)
+	@echo "demo: read $(DEMO_DIR)/report/report.md"
+
+# The hardware path alone, on a random model (no training): about a minute.
+demo-random: build
 	$(TANDEM) model random --topology alexnet-cifar --width 0.25 --in-channels 1 \
-		--wbits 4 --abits 4 --seed 1 --out $(DEMO_DIR)/random-w4a4
-	$(TANDEM) model inspect $(DEMO_DIR)/random-w4a4
-	$(TANDEM) eval --model $(DEMO_DIR)/random-w4a4 --limit 1000 --json
-	$(TANDEM) hwgen --hw configs/hw-16x16-w4a4.yaml --model $(DEMO_DIR)/random-w4a4 \
-		--out $(DEMO_DIR)/hw-16x16-w4a4
-	$(TANDEM) sim network --hw configs/hw-16x16-w4a4.yaml --model $(DEMO_DIR)/random-w4a4 \
+		--wbits 4 --abits 4 --seed 1 --out $(DEMO_DIR)-random/random-w4a4
+	$(TANDEM) model inspect $(DEMO_DIR)-random/random-w4a4
+	$(TANDEM) eval --model $(DEMO_DIR)-random/random-w4a4 --limit 1000 --json
+	$(TANDEM) hwgen --hw configs/hw-16x16-w4a4.yaml --model $(DEMO_DIR)-random/random-w4a4 \
+		--out $(DEMO_DIR)-random/hw-16x16-w4a4
+	$(TANDEM) sim network --hw configs/hw-16x16-w4a4.yaml --model $(DEMO_DIR)-random/random-w4a4 \
 		--images 4 --json
-	$(TANDEM) report --hw configs/hw-16x16-w4a4.yaml --model $(DEMO_DIR)/random-w4a4 \
-		--out $(DEMO_DIR)/report-16x16-w4a4
-	@echo "demo: read $(DEMO_DIR)/report-16x16-w4a4/report.md"
+	$(TANDEM) report --hw configs/hw-16x16-w4a4.yaml --model $(DEMO_DIR)-random/random-w4a4 \
+		--out $(DEMO_DIR)-random/report-16x16-w4a4
 
 # The whole test suite: formatting, lints, then every crate's tests.
 test: setup lint unit
@@ -45,6 +49,11 @@ unit:
 # Benchmarks (criterion); figures land in target/criterion.
 bench: setup
 	$(CARGO) bench --workspace
+
+# Regenerate docs/results.md (trains one teacher and W8A8/W4A4/W3A3/W2A2
+# students with both baselines; tens of minutes with the quick preset).
+results: build
+	$(TANDEM) train --preset quick --results docs/results.md --out out/results
 
 clean:
 	$(CARGO) clean

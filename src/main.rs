@@ -1,9 +1,11 @@
 //! `tandem`: the command-line front end. Library crates return typed errors;
 //! this binary reports them with their cause chain and exits non-zero.
 
+mod cli_flow;
 mod cli_hw;
 mod cli_model;
 mod cli_report;
+mod cli_train;
 mod progress;
 
 use anyhow::Result;
@@ -52,6 +54,9 @@ enum Command {
     /// Simulate the generated RTL in Verilator, bit-exact against golden.
     #[command(subcommand)]
     Sim(cli_hw::SimCommand),
+    /// Train a BN teacher and a progressive integer student, export the
+    /// integer model and verify it bit for bit against golden.
+    Train(cli_train::TrainArgs),
     /// Report throughput, energy and area of a design point: simulate a few
     /// test images on the RTL, count actions, price them with an energy
     /// table, synthesize with yosys; writes report.md, report.json, CSV
@@ -61,6 +66,14 @@ enum Command {
     ///   tandem report --hw configs/hw-16x16-w4a4.yaml --model out/random-w4a4 --out out/report
     #[command(verbatim_doc_comment)]
     Report(cli_report::ReportArgs),
+    /// The whole job: train the quick preset, export the integer model,
+    /// generate the array for it, run real images through the RTL against
+    /// golden, and write the throughput / energy / area report.
+    ///
+    /// Example:
+    ///   tandem flow --config configs/flow-quick.yaml --out out/flow
+    #[command(verbatim_doc_comment)]
+    Flow(cli_flow::FlowArgs),
 }
 
 fn main() -> ExitCode {
@@ -82,6 +95,8 @@ fn run(cli: Cli) -> Result<()> {
         Command::Eval(args) => cli_model::run_eval(args),
         Command::Hwgen(args) => cli_hw::run_hwgen(args),
         Command::Sim(command) => cli_hw::run_sim(command),
+        Command::Train(args) => cli_train::run_train(args),
         Command::Report(args) => cli_report::run_report(args),
+        Command::Flow(args) => cli_flow::run_flow(args),
     }
 }

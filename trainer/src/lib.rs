@@ -1,1 +1,28 @@
-//! trainer: datasets, BN teacher, progressive tandem distillation, export (not built yet).
+//! # trainer: BN teacher, progressive integer distillation, export
+//!
+//! Trains a batch-norm-free, fully integer `alexnet-cifar` that follows
+//! Tandem's integer contract (`docs/integer-semantics.md`):
+//!
+//! 1. a float teacher with batch norm ([`net::Teacher`]);
+//! 2. batch norms folded into weights and biases ([`net::Teacher::fold`]);
+//! 3. progressive stages from the input: each layer is quantized with
+//!    power-of-two-tied scales ([`quant`]), trained with the later float
+//!    layers against the teacher, then frozen ([`pipeline::progressive_stages`]);
+//! 4. export as a golden model and bit-exact verification against golden.
+//!
+//! Baselines for comparison: naive post-training quantization and
+//! all-layers-at-once QAT. The method is described in `docs/training.md`.
+
+pub mod checkpoint;
+pub mod config;
+pub mod data;
+pub mod error;
+pub mod net;
+pub mod pipeline;
+pub mod quant;
+pub mod results;
+pub mod student;
+
+pub use config::{Preset, TrainConfig};
+pub use error::TrainError;
+pub use pipeline::{train, TrainReport};

@@ -1,0 +1,212 @@
+//! `tandem train`: teacher, progressive integer student, export, verify.
+
+use anyhow::{Context, Result};
+use clap::Args;
+use serde_json::json;
+use std::path::PathBuf;
+use trainer::{Preset, TrainConfig};
+
+#[derive(Debug, Args)]
+pub struct TrainArgs {
+    /// YAML config (configs/train-*.yaml); its fields override the preset,
+    /// flags override the file.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// Dataset: fashion-mnist, mnist or cifar10.
+    #[arg(long)]
+    dataset: Option<String>,
+    /// Directory with the dataset files (default: the dataset's usual place).
+    #[arg(long)]
+    data_dir: Option<PathBuf>,
+    /// Weight bits of the hidden layers (2..=16; first/last layers keep
+    /// `first_last_wbits`, 8 by default).
+    #[arg(long)]
+    wbits: Option<u8>,
+    /// Activation bits of every hidden layer (1..=16).
+    #[arg(long)]
+    abits: Option<u8>,
+    /// quick (minutes on a laptop) or full (the long run).
+    #[arg(long, value_parser = ["quick", "full"])]
+    preset: Option<String>,
+    /// Reuse a trained teacher (a `teacher/` directory of an earlier run).
+    #[arg(long)]
+    teacher: Option<PathBuf>,
+    /// Also train the all-layers-at-once QAT baseline.
+    #[arg(long)]
+    qat: bool,
+    /// Regenerate the results table: train one teacher, then W8A8, W4A4,
+    /// W3A3 and W2A2 with every baseline, and write the Markdown page here
+    /// (docs/results.md). Runs go to OUT/wXaY.
+    #[arg(long)]
+    results: Option<PathBuf>,
+    /// Output directory: teacher/, model/ (the integer model), summary.json.
+    #[arg(long)]
+    out: PathBuf,
+    /// End stdout with one JSON object (accuracies, mismatches, seconds).
+    #[arg(long)]
+    json: bool,
+}
+
+/// The configuration the flags describe.
+fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
+    let preset = args
+        .preset
+        .as_deref()
+        .map(|name| Preset::from_name(name).expect("clap checked the preset"));
+    let mut config = match &args.config {
+        Some(path) => TrainConfig::from_yaml_file(path, preset)?,
+        None => TrainConfig::preset(preset.unwrap_or(Preset::Quick)),
+    };
+    if preset.is_some() {
+        config.set_origin("preset", "--preset");
+    }
+    if let Some(dataset) = &args.dataset {
+        config.dataset = dataset.clone();
+        config.set_origin("dataset", "--dataset");
+    }
+    if let Some(dir) = &args.data_dir {
+        config.data_dir = Some(dir.clone());
+        config.set_origin("data_dir", "--data-dir");
+    }
+    if let Some(bits) = args.wbits {
+        config.wbits = bits;
+        config.set_origin("wbits", "--wbits");
+    }
+    if let Some(bits) = args.abits {
+        config.abits = bits;
+        config.set_origin("abits", "--abits");
+    }
+    if let Some(teacher) = &args.teacher {
+        config.teacher.checkpoint = Some(teacher.clone());
+        config.set_origin("teacher.checkpoint", "--teacher");
+    }
+    if args.qat {
+        config.baselines.qat = true;
+    }
+    config.out = Some(args.out.clone());
+    config.set_origin("out", "--out");
+    Ok(config)
+}
+
+pub fn run_train(args: TrainArgs) -> Result<()> {
+    let config = build_config(&args)?;
+    config.validate()?;
+    let progress = !args.json;
+    if let Some(page) = &args.results {
+        let reports = trainer::results::run(&config, &args.out, progress)?;
+        let command = format!(
+            "tandem train --preset {} --results {} --out {}",
+            config.preset.name(),
+            page.display(),
+            args.out.display()
+        );
+        let markdown = trainer::results::markdown(&reports, &command);
+        std::fs::write(page, markdown).with_context(|| format!("writing {}", page.display()))?;
+        if args.json {
+            println!("{}", serde_json::to_string(&reports)?);
+        } else {
+            println!("wrote {}", page.display());
+        }
+        return Ok(());
+    }
+    let report = trainer::train(&config, progress)?;
+    if args.json {
+        let value = json!({
+            "teacher_accuracy": report.teacher_accuracy,
+            "bn_free_float_accuracy": report.bn_free_float_accuracy,
+            "ptq_accuracy": report.ptq_accuracy,
+            "qat_accuracy": report.qat_accuracy,
+            "student_accuracy": report.student_accuracy,
+            "logit_mismatches": report.logit_mismatches,
+            "train_seconds": report.train_seconds,
+            "total_seconds": report.total_seconds,
+            "w_bits": report.w_bits,
+            "a_bits": report.a_bits,
+            "first_last_w_bits": report.first_last_w_bits,
+            "model_dir": report.model_dir,
+        });
+        println!("{value}");
+    } else {
+        let pct = |v: f64| format!("{:.2}%", 100.0 * v);
+        println!(
+            "{} W{}A{} (first/last layer weights {} bits), width {}, {} training images",
+            report.dataset,
+            report.w_bits,
+            report.a_bits,
+            report.first_last_w_bits,
+            report.width,
+            report.train_images
+        );
+        println!("  teacher             {}", pct(report.teacher_accuracy));
+        println!(
+            "  BN-free float       {}",
+            pct(report.bn_free_float_accuracy)
+        );
+        println!("  naive PTQ           {}", pct(report.ptq_accuracy));
+        if let Some(qat) = report.qat_accuracy {
+            println!("  all-at-once QAT     {}", pct(qat));
+        }
+        println!(
+            "  progressive student {} (golden, {} test images, {} logit mismatches)",
+            pct(report.student_accuracy),
+            report.test_images,
+            report.logit_mismatches
+        );
+        println!(
+            "  training {:.0} s, total {:.0} s",
+            report.train_seconds, report.total_seconds
+        );
+        println!("  integer model: {}", report.model_dir.display());
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use clap::Parser;
+
+    #[derive(Debug, Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: TrainArgs,
+    }
+
+    fn error_for(flags: &[&str]) -> String {
+        let mut argv = vec!["train", "--out", "/tmp/unused"];
+        argv.extend_from_slice(flags);
+        let cli = Cli::try_parse_from(argv).unwrap();
+        let config = build_config(&cli.args).unwrap();
+        config.validate().unwrap_err().to_string()
+    }
+
+    #[test]
+    fn bad_flags_are_named_in_errors() {
+        let message = error_for(&["--wbits", "0"]);
+        assert!(
+            message.contains("--wbits") && message.contains("2..=16"),
+            "{message}"
+        );
+        let message = error_for(&["--abits", "17"]);
+        assert!(
+            message.contains("--abits") && message.contains("1..=16"),
+            "{message}"
+        );
+        let message = error_for(&["--dataset", "svhn"]);
+        assert!(
+            message.contains("--dataset") && message.contains("svhn"),
+            "{message}"
+        );
+        let message = error_for(&["--data-dir", "/nonexistent/data"]);
+        assert!(
+            message.contains("--data-dir") && message.contains("/nonexistent/data"),
+            "{message}"
+        );
+    }
+
+    #[test]
+    fn unknown_preset_is_refused_by_clap() {
+        let error = Cli::try_parse_from(["train", "--out", "x", "--preset", "huge"]).unwrap_err();
+        assert!(error.to_string().contains("quick"));
+    }
+}

@@ -1,0 +1,71 @@
+//! `tandem flow` end to end with a tiny configuration: train (a few hundred
+//! images), export, hwgen, the RTL in Verilator against golden, the report
+//! (synthesis off), and the summary pointing at every artifact.
+
+use std::path::Path;
+use std::process::Command;
+
+#[test]
+fn tiny_flow_runs_end_to_end() {
+    if !Path::new("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz").exists() {
+        eprintln!(
+            "SKIPPED: Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)"
+        );
+        return;
+    }
+    if Command::new("verilator").arg("--version").output().is_err() {
+        eprintln!("SKIPPED: verilator is not on PATH (make test installs it)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let root = env!("CARGO_MANIFEST_DIR");
+    let train = dir.path().join("train.yaml");
+    std::fs::write(
+        &train,
+        "preset: quick\nwidth: 0.0625\ntrain_limit: 400\ntest_limit: 100\nbatch_size: 50\nteacher:\n  epochs: 2\nstudent:\n  stage_images: 100\n  calibration_images: 64\n",
+    )
+    .unwrap();
+    let flow = dir.path().join("flow.yaml");
+    std::fs::write(
+        &flow,
+        format!(
+            "train: {}\nhw: {root}/configs/hw-8x8-w4a4.yaml\nsim_images: 2\nreport_images: 1\nsynth: false\n",
+            train.display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let run = Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args([
+            "flow",
+            "--config",
+            flow.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+        ])
+        .output()
+        .unwrap();
+    let stdout = String::from_utf8_lossy(&run.stdout);
+    assert!(
+        run.status.success(),
+        "flow failed: {}\n{stdout}",
+        String::from_utf8_lossy(&run.stderr)
+    );
+    let summary: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().unwrap()).expect("JSON summary");
+    assert_eq!(summary["logit_mismatches"], 0);
+    assert_eq!(summary["rtl_mismatches"], 0);
+    assert_eq!(summary["rtl_images"], 2);
+    assert!(summary["student_accuracy"].as_f64().unwrap() > 0.0);
+    for layer in summary["layers"].as_array().unwrap() {
+        assert_eq!(layer["cycles"], layer["model_cycles"], "{layer}");
+    }
+    for artifact in ["model", "rtl", "sim", "report"] {
+        let path = summary["artifacts"][artifact].as_str().unwrap();
+        assert!(Path::new(path).exists(), "{artifact} missing at {path}");
+    }
+    assert!(out.join("flow.json").is_file());
+    assert!(out.join("hw/tandem_top.v").is_file());
+    golden::io::load(&out.join("train/model")).unwrap();
+}

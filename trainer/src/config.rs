@@ -1,0 +1,499 @@
+//! Training configuration: presets, YAML files, command-line overrides and
+//! validation.
+//!
+//! A configuration is built in three layers, each overriding the one before:
+//! a preset (`quick` or `full`), then the fields a YAML file sets, then
+//! command-line flags. Every field remembers where its value came from so a
+//! validation error can name the file or flag to fix.
+
+use crate::error::TrainError;
+use golden::dataset::DatasetKind;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Named starting points for a configuration.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "kebab-case")]
+pub enum Preset {
+    /// Minutes on a 2-core laptop: 1/8-width network, a subset of the
+    /// training images, short stages.
+    Quick,
+    /// The long run: 1/4 width, the whole training set, many epochs.
+    Full,
+}
+
+impl Preset {
+    pub const ALL: [Preset; 2] = [Preset::Quick, Preset::Full];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Preset::Quick => "quick",
+            Preset::Full => "full",
+        }
+    }
+
+    pub fn from_name(name: &str) -> Option<Preset> {
+        Preset::ALL.into_iter().find(|p| p.name() == name)
+    }
+}
+
+/// Teacher (batch-norm float network) training.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TeacherConfig {
+    /// Passes over the training images.
+    pub epochs: usize,
+    /// Adam learning rate at the start of the cosine schedule.
+    pub lr: f64,
+    /// Decoupled (AdamW) weight decay.
+    pub weight_decay: f64,
+    /// Reuse a teacher saved by an earlier run (its `teacher/` directory)
+    /// instead of training one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub checkpoint: Option<PathBuf>,
+}
+
+/// Student (integer network) training by progressive stages.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StudentConfig {
+    /// Training images seen in each stage (one stage per compute layer).
+    pub stage_images: usize,
+    /// Adam learning rate at the start of each stage's cosine schedule.
+    pub lr: f64,
+    /// Softmax temperature of the distillation (KL) term.
+    pub temperature: f64,
+    /// Weight of the KL distillation term on the logits.
+    pub kd_weight: f64,
+    /// Weight of the layer-wise feature (normalized MSE) terms.
+    pub feature_weight: f64,
+    /// Weight of the cross-entropy term on the labels.
+    pub ce_weight: f64,
+    /// Images used to calibrate each layer's activation clip.
+    pub calibration_images: usize,
+}
+
+/// Which baselines to compute next to the progressive student.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct BaselineConfig {
+    /// Quantization-aware training of all layers at once (no stages), with
+    /// the same number of training steps as all progressive stages together.
+    pub qat: bool,
+}
+
+/// Everything `trainer::train` needs.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct TrainConfig {
+    /// The preset the other fields start from (informational once built).
+    pub preset: Preset,
+    /// `fashion-mnist`, `mnist` or `cifar10`.
+    pub dataset: String,
+    /// Directory with the dataset files (default: the dataset's usual place).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub data_dir: Option<PathBuf>,
+    /// Width multiplier of the alexnet-cifar topology, in (0, 4].
+    pub width: f64,
+    /// Weight bits of the hidden compute layers (2..=16).
+    pub wbits: u8,
+    /// Activation bits of every hidden layer output (1..=16).
+    pub abits: u8,
+    /// Weight bits of the first and last compute layers (2..=16).
+    pub first_last_wbits: u8,
+    /// Seed of every random choice (initialization, data order, augmentation).
+    pub seed: u64,
+    /// Use only the first N training images (none: all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub train_limit: Option<usize>,
+    /// Evaluate on the first N test images (none: all).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_limit: Option<usize>,
+    pub batch_size: usize,
+    /// Random-crop (and, for CIFAR-10, horizontal flip) augmentation of the
+    /// training images, teacher and student alike. Off in the quick preset:
+    /// with so few steps it slows convergence more than it helps.
+    pub augment: bool,
+    /// CPU threads for libtorch (none: all available cores).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub threads: Option<usize>,
+    pub teacher: TeacherConfig,
+    pub student: StudentConfig,
+    pub baselines: BaselineConfig,
+    /// Output directory (teacher/, model/, summary.json). Usually given with
+    /// `--out`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub out: Option<PathBuf>,
+    /// Where each field's value came from (`preset quick`, a file, a flag);
+    /// used only to word errors.
+    #[serde(skip)]
+    pub origins: BTreeMap<String, String>,
+}
+
+/// The command-line flag that sets a field, when there is one.
+fn flag_for(field: &str) -> Option<&'static str> {
+    Some(match field {
+        "dataset" => "--dataset",
+        "data_dir" => "--data-dir",
+        "wbits" => "--wbits",
+        "abits" => "--abits",
+        "preset" => "--preset",
+        "out" => "--out",
+        _ => return None,
+    })
+}
+
+impl TrainConfig {
+    /// The configuration a preset stands for.
+    pub fn preset(preset: Preset) -> TrainConfig {
+        let mut config = match preset {
+            // Sized to finish teacher + stages + export + verification in
+            // about 1 minute on 2 idle CPU cores (several times that when
+            // the cores are shared): 1/8 width (~3.5 M MACs per image), the
+            // 60k training images twice (the teacher reaches ~90% on
+            // Fashion-MNIST), 7 stages of 8k images, no augmentation.
+            Preset::Quick => TrainConfig {
+                preset,
+                dataset: DatasetKind::FashionMnist.name().into(),
+                data_dir: None,
+                width: 0.125,
+                wbits: 4,
+                abits: 4,
+                first_last_wbits: 8,
+                seed: 1,
+                train_limit: None,
+                test_limit: None,
+                batch_size: 128,
+                augment: false,
+                threads: None,
+                teacher: TeacherConfig {
+                    epochs: 2,
+                    lr: 2e-3,
+                    weight_decay: 1e-4,
+                    checkpoint: None,
+                },
+                student: StudentConfig {
+                    stage_images: 8_000,
+                    // Short stages want a high rate: 1e-3 beat 3e-4 by ~2
+                    // points at W2A2 (and by 0.3 at W4A4) in the quick preset.
+                    lr: 1e-3,
+                    temperature: 2.0,
+                    kd_weight: 1.0,
+                    feature_weight: 1.0,
+                    ce_weight: 1.0,
+                    calibration_images: 256,
+                },
+                baselines: BaselineConfig { qat: false },
+                out: None,
+                origins: BTreeMap::new(),
+            },
+            // The long run (hours on 2 cores, minutes on a GPU).
+            Preset::Full => TrainConfig {
+                preset,
+                dataset: DatasetKind::FashionMnist.name().into(),
+                data_dir: None,
+                width: 0.25,
+                wbits: 4,
+                abits: 4,
+                first_last_wbits: 8,
+                seed: 1,
+                train_limit: None,
+                test_limit: None,
+                batch_size: 128,
+                augment: true,
+                threads: None,
+                teacher: TeacherConfig {
+                    epochs: 30,
+                    lr: 2e-3,
+                    weight_decay: 1e-4,
+                    checkpoint: None,
+                },
+                student: StudentConfig {
+                    stage_images: 120_000,
+                    lr: 5e-4,
+                    temperature: 2.0,
+                    kd_weight: 1.0,
+                    feature_weight: 1.0,
+                    ce_weight: 1.0,
+                    calibration_images: 1024,
+                },
+                baselines: BaselineConfig { qat: true },
+                out: None,
+                origins: BTreeMap::new(),
+            },
+        };
+        config.set_origins(&format!("preset {}", preset.name()));
+        config
+    }
+
+    fn set_origins(&mut self, origin: &str) {
+        for field in [
+            "preset",
+            "dataset",
+            "data_dir",
+            "width",
+            "wbits",
+            "abits",
+            "first_last_wbits",
+            "seed",
+            "train_limit",
+            "test_limit",
+            "batch_size",
+            "augment",
+            "threads",
+            "teacher",
+            "student",
+            "baselines",
+            "out",
+        ] {
+            self.origins.insert(field.to_string(), origin.to_string());
+        }
+    }
+
+    /// Record that `field` was set on the command line by `flag`.
+    pub fn set_origin(&mut self, field: &str, origin: &str) {
+        self.origins.insert(field.to_string(), origin.to_string());
+    }
+
+    /// A YAML file applied over a preset. The file may set any subset of the
+    /// fields (nested sections too); `preset:` in the file picks the preset
+    /// when `preset` is `None`.
+    pub fn from_yaml_file(path: &Path, preset: Option<Preset>) -> Result<TrainConfig, TrainError> {
+        let text = std::fs::read_to_string(path).map_err(|source| TrainError::Io {
+            path: path.to_path_buf(),
+            source,
+        })?;
+        Self::from_yaml_str(&text, &path.display().to_string(), preset)
+    }
+
+    /// As [`TrainConfig::from_yaml_file`] for text; `origin` names it in errors.
+    pub fn from_yaml_str(
+        text: &str,
+        origin: &str,
+        preset: Option<Preset>,
+    ) -> Result<TrainConfig, TrainError> {
+        let yaml_error = |message: String| TrainError::Config {
+            origin: origin.to_string(),
+            field: String::new(),
+            message,
+        };
+        let overlay: serde_norway::Value =
+            serde_norway::from_str(text).map_err(|e| yaml_error(e.to_string()))?;
+        let overlay = match overlay {
+            serde_norway::Value::Null => serde_norway::Value::Mapping(Default::default()),
+            serde_norway::Value::Mapping(m) => serde_norway::Value::Mapping(m),
+            _ => {
+                return Err(yaml_error(
+                    "expected a mapping of fields at the top level".into(),
+                ))
+            }
+        };
+        let file_preset = match overlay.get("preset") {
+            None => None,
+            Some(value) => {
+                let name = value.as_str().unwrap_or_default();
+                Some(Preset::from_name(name).ok_or_else(|| TrainError::Config {
+                    origin: origin.to_string(),
+                    field: "preset".into(),
+                    message: format!("unknown preset {value:?}; use `quick` or `full`"),
+                })?)
+            }
+        };
+        let base_preset = preset.or(file_preset).unwrap_or(Preset::Quick);
+        let base = TrainConfig::preset(base_preset);
+        let mut merged = serde_norway::to_value(&base).map_err(|e| yaml_error(e.to_string()))?;
+        let mut touched = Vec::new();
+        merge_yaml(&mut merged, overlay, "", &mut touched);
+        // The flag wins over the file's `preset:`.
+        if let Some(preset) = preset {
+            if let serde_norway::Value::Mapping(mapping) = &mut merged {
+                mapping.insert(
+                    serde_norway::Value::String("preset".into()),
+                    serde_norway::Value::String(preset.name().into()),
+                );
+            }
+        }
+        let mut config: TrainConfig =
+            serde_norway::from_value(merged).map_err(|e| yaml_error(e.to_string()))?;
+        config.origins = base.origins;
+        for field in touched {
+            config.origins.insert(field, origin.to_string());
+        }
+        Ok(config)
+    }
+
+    /// The dataset this configuration names.
+    pub fn dataset_kind(&self) -> Result<DatasetKind, TrainError> {
+        DatasetKind::from_name(&self.dataset).map_err(|_| {
+            self.field_error(
+                "dataset",
+                format!(
+                    "unknown dataset {:?}; use one of: {}",
+                    self.dataset,
+                    DatasetKind::ALL.map(DatasetKind::name).join(", ")
+                ),
+            )
+        })
+    }
+
+    /// Directory the dataset is read from.
+    pub fn data_dir(&self) -> Result<PathBuf, TrainError> {
+        Ok(self.data_dir.clone().unwrap_or_else(|| {
+            self.dataset_kind()
+                .map(|k| k.default_dir())
+                .unwrap_or_default()
+        }))
+    }
+
+    /// An error about `field`, naming where its value came from and how to
+    /// change it.
+    pub fn field_error(&self, field: &str, message: String) -> TrainError {
+        let top = field.split('.').next().unwrap_or(field);
+        let origin = self
+            .origins
+            .get(field)
+            .or_else(|| self.origins.get(top))
+            .cloned()
+            .unwrap_or_else(|| "configuration".into());
+        let fix = match flag_for(field) {
+            Some(flag) => format!(" (set `{field}` in the config file or pass {flag})"),
+            None => format!(" (set `{field}` in the config file)"),
+        };
+        TrainError::Config {
+            origin,
+            field: field.to_string(),
+            message: format!("{message}{fix}"),
+        }
+    }
+
+    /// Check every field; the first problem is returned.
+    pub fn validate(&self) -> Result<(), TrainError> {
+        let kind = self.dataset_kind()?;
+        for (field, value, range) in [
+            ("wbits", self.wbits, golden::contract::WEIGHT_BITS),
+            (
+                "first_last_wbits",
+                self.first_last_wbits,
+                golden::contract::WEIGHT_BITS,
+            ),
+            ("abits", self.abits, golden::contract::ACT_BITS),
+        ] {
+            if !range.contains(&value) {
+                return Err(self.field_error(
+                    field,
+                    format!(
+                        "{field} = {value} is out of range; use {}..={}",
+                        range.start(),
+                        range.end()
+                    ),
+                ));
+            }
+        }
+        if !(self.width > 0.0 && self.width <= 4.0 && self.width.is_finite()) {
+            return Err(self.field_error(
+                "width",
+                format!(
+                    "width = {} must be in (0, 4]; 0.125 (quick) and 0.25 (full) are typical",
+                    self.width
+                ),
+            ));
+        }
+        let dir = self.data_dir()?;
+        if !dir.is_dir() {
+            let hint = match kind {
+                DatasetKind::FashionMnist => {
+                    "install it with `apt-get install dataset-fashion-mnist` or point at a directory holding the IDX files"
+                }
+                DatasetKind::Mnist => "point at a directory holding the four MNIST IDX files",
+                DatasetKind::Cifar10 => {
+                    "point at a directory holding the CIFAR-10 binary batches (data_batch_1.bin ..)"
+                }
+            };
+            return Err(self.field_error(
+                "data_dir",
+                format!(
+                    "{} dataset directory {} does not exist; {hint}",
+                    kind.name(),
+                    dir.display()
+                ),
+            ));
+        }
+        let positive = [
+            ("batch_size", self.batch_size),
+            ("teacher.epochs", self.teacher.epochs),
+            ("student.stage_images", self.student.stage_images),
+            (
+                "student.calibration_images",
+                self.student.calibration_images,
+            ),
+        ];
+        for (field, value) in positive {
+            if value == 0 {
+                return Err(self.field_error(field, format!("{field} must be at least 1")));
+            }
+        }
+        if self.train_limit == Some(0) {
+            return Err(self.field_error("train_limit", "train_limit must be at least 1".into()));
+        }
+        if self.test_limit == Some(0) {
+            return Err(self.field_error("test_limit", "test_limit must be at least 1".into()));
+        }
+        if self.threads == Some(0) {
+            return Err(self.field_error("threads", "threads must be at least 1".into()));
+        }
+        for (field, value) in [
+            ("teacher.lr", self.teacher.lr),
+            ("student.lr", self.student.lr),
+            ("student.temperature", self.student.temperature),
+        ] {
+            if !(value > 0.0 && value.is_finite()) {
+                return Err(self.field_error(field, format!("{field} = {value} must be positive")));
+            }
+        }
+        for (field, value) in [
+            ("teacher.weight_decay", self.teacher.weight_decay),
+            ("student.kd_weight", self.student.kd_weight),
+            ("student.feature_weight", self.student.feature_weight),
+            ("student.ce_weight", self.student.ce_weight),
+        ] {
+            if !(value >= 0.0 && value.is_finite()) {
+                return Err(self.field_error(field, format!("{field} = {value} must be >= 0")));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Overlay `overlay` onto `base` field by field (mappings merge recursively,
+/// anything else replaces). Unknown fields are kept so deserialization
+/// rejects them by name. `touched` collects the top-level fields set.
+fn merge_yaml(
+    base: &mut serde_norway::Value,
+    overlay: serde_norway::Value,
+    prefix: &str,
+    touched: &mut Vec<String>,
+) {
+    match (base, overlay) {
+        (serde_norway::Value::Mapping(base), serde_norway::Value::Mapping(overlay)) => {
+            for (key, value) in overlay {
+                let name = key.as_str().unwrap_or_default().to_string();
+                let path = if prefix.is_empty() {
+                    name.clone()
+                } else {
+                    format!("{prefix}.{name}")
+                };
+                match base.get_mut(&key) {
+                    Some(existing) if existing.is_mapping() && value.is_mapping() => {
+                        merge_yaml(existing, value, &path, touched)
+                    }
+                    _ => {
+                        base.insert(key, value);
+                        touched.push(path);
+                    }
+                }
+            }
+        }
+        (base, overlay) => *base = overlay,
+    }
+}

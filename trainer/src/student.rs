@@ -1,0 +1,184 @@
+//! The student: a BN-free network whose layers move from float to
+//! fake-quantized (training) to frozen integers.
+
+use crate::net::{FloatNet, LayerSpec};
+use crate::quant::{self, IntLayer, IntTensors, LayerBits, INPUT_SCALE};
+use tch::{Kind, Tensor};
+
+/// Where a layer is in the progressive schedule.
+pub enum LayerState {
+    /// Float weights, ReLU: not quantized yet.
+    Float,
+    /// Quantized in the forward pass (weights, bias and output activations),
+    /// float weights underneath updated through straight-through gradients.
+    FakeQuant,
+    /// Fixed integers; runs the contract's arithmetic.
+    Frozen(Box<Frozen>),
+}
+
+/// A frozen layer and its constants as f32 tensors for the training forward.
+pub struct Frozen {
+    pub int: IntLayer,
+    tensors: IntTensors,
+}
+
+pub struct Student {
+    pub specs: Vec<LayerSpec>,
+    pub bits: Vec<LayerBits>,
+    pub weights: Vec<Tensor>,
+    pub biases: Vec<Tensor>,
+    /// Output activation scale of every hidden layer, once calibrated.
+    pub scales: Vec<Option<f64>>,
+    pub states: Vec<LayerState>,
+}
+
+/// Outputs of a student forward pass.
+pub struct StudentOutput {
+    /// Output of every hidden layer (real values).
+    pub hidden: Vec<Tensor>,
+    /// Real-valued logits.
+    pub logits: Tensor,
+}
+
+impl Student {
+    /// A float student initialized from the folded teacher.
+    pub fn from_float(net: &FloatNet, bits: Vec<LayerBits>) -> Student {
+        let copy = net.deep_copy();
+        let layers = copy.specs.len();
+        Student {
+            specs: copy.specs,
+            bits,
+            weights: copy.weights,
+            biases: copy.biases,
+            scales: vec![None; layers],
+            states: (0..layers).map(|_| LayerState::Float).collect(),
+        }
+    }
+
+    pub fn layers(&self) -> usize {
+        self.specs.len()
+    }
+
+    fn is_last(&self, index: usize) -> bool {
+        index + 1 == self.layers()
+    }
+
+    /// Input scale of layer `index`: 1/255 for the image, else the
+    /// calibrated output scale of the layer before.
+    pub fn input_scale(&self, index: usize) -> f64 {
+        if index == 0 {
+            INPUT_SCALE
+        } else {
+            self.scales[index - 1].expect("the previous layer is calibrated")
+        }
+    }
+
+    /// Layer `index` in integers, from its current float weights.
+    pub fn quantize(&self, index: usize) -> IntLayer {
+        let s_in = self.input_scale(index);
+        if self.is_last(index) {
+            quant::quantize_logits(
+                &self.specs[index],
+                self.bits[index],
+                &self.weights[index],
+                &self.biases[index],
+                s_in,
+            )
+        } else {
+            let s_out = self.scales[index].expect("calibrate before quantizing");
+            quant::quantize_hidden(
+                &self.specs[index],
+                self.bits[index],
+                &self.weights[index],
+                &self.biases[index],
+                s_in,
+                s_out,
+            )
+        }
+    }
+
+    /// Run layers `0..upto` (all when `upto` is the layer count) on real
+    /// inputs. Returns the hidden outputs so far and the last output.
+    fn run(&self, x: &Tensor, upto: usize) -> (Vec<Tensor>, Tensor) {
+        let mut hidden = Vec::new();
+        let mut x = x.shallow_clone();
+        for index in 0..upto {
+            let spec = &self.specs[index];
+            let last = self.is_last(index);
+            x = match &self.states[index] {
+                LayerState::Frozen(frozen) => tch::no_grad(|| {
+                    // Real inputs are integers times s_in; rounding recovers
+                    // the integers exactly.
+                    let x_int = (&x / frozen.int.s_in).round();
+                    frozen.tensors.forward(&x_int) * frozen.int.s_out
+                }),
+                LayerState::FakeQuant => {
+                    let int = self.quantize(index);
+                    let (w, b) =
+                        quant::fake_quant_params(&int, &self.weights[index], &self.biases[index]);
+                    let y = spec.apply(&x, &w, Some(&b));
+                    match self.bits[index].out_bits {
+                        Some(bits) if !last => quant::fake_quant_activation(&y, int.s_out, bits),
+                        _ => y,
+                    }
+                }
+                LayerState::Float => {
+                    let y = spec.apply(&x, &self.weights[index], Some(&self.biases[index]));
+                    if last {
+                        y
+                    } else {
+                        y.relu()
+                    }
+                }
+            };
+            if !last {
+                hidden.push(x.shallow_clone());
+            }
+        }
+        (hidden, x)
+    }
+
+    pub fn forward(&self, x: &Tensor) -> StudentOutput {
+        let (hidden, logits) = self.run(x, self.layers());
+        StudentOutput { hidden, logits }
+    }
+
+    /// Layer `index`'s float pre-activation (`W x + b`, no ReLU) with the
+    /// layers before it as they are now: what its clip is calibrated on.
+    pub fn pre_activation(&self, x: &Tensor, index: usize) -> Tensor {
+        tch::no_grad(|| {
+            let (_, input) = self.run(x, index);
+            self.specs[index].apply(&input, &self.weights[index], Some(&self.biases[index]))
+        })
+    }
+
+    /// Calibrate layer `index`'s output scale on `x` (hidden layers only).
+    pub fn calibrate(&mut self, x: &Tensor, index: usize) {
+        if let Some(bits) = self.bits[index].out_bits {
+            if !self.is_last(index) {
+                let y = self.pre_activation(x, index);
+                self.scales[index] = Some(quant::calibrate_scale(&y, bits));
+            }
+        }
+    }
+
+    /// Quantize layer `index` from its current weights and fix it.
+    pub fn freeze(&mut self, index: usize) {
+        let int = self.quantize(index);
+        let tensors = int.tensors(Kind::Float, self.weights[index].device());
+        self.weights[index] = self.weights[index].detach();
+        self.biases[index] = self.biases[index].detach();
+        self.states[index] = LayerState::Frozen(Box::new(Frozen { int, tensors }));
+    }
+
+    /// The integer layers, when every layer is frozen.
+    pub fn int_layers(&self) -> Option<Vec<IntLayer>> {
+        self.states
+            .iter()
+            .map(|state| match state {
+                LayerState::Frozen(frozen) => Some(frozen.int.clone()),
+                _ => None,
+            })
+            .collect()
+    }
+}

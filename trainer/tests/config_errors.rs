@@ -1,0 +1,97 @@
+//! Bad configurations are rejected with errors that name the field and
+//! where its value came from.
+
+use trainer::{Preset, TrainConfig};
+
+fn error_of(config: &TrainConfig) -> String {
+    config.validate().unwrap_err().to_string()
+}
+
+fn from_yaml(text: &str) -> Result<TrainConfig, String> {
+    TrainConfig::from_yaml_str(text, "configs/bad.yaml", None).map_err(|e| e.to_string())
+}
+
+#[test]
+fn bit_widths_out_of_range_are_rejected() {
+    let mut config = TrainConfig::preset(Preset::Quick);
+    config.wbits = 0;
+    config.set_origin("wbits", "--wbits");
+    let message = error_of(&config);
+    assert!(message.contains("--wbits"), "{message}");
+    assert!(message.contains("wbits = 0"), "{message}");
+    assert!(message.contains("2..=16"), "{message}");
+
+    let config = from_yaml("abits: 17\n").unwrap();
+    let message = error_of(&config);
+    assert!(message.contains("configs/bad.yaml"), "{message}");
+    assert!(message.contains("abits = 17"), "{message}");
+    assert!(message.contains("1..=16"), "{message}");
+
+    let config = from_yaml("wbits: 17\n").unwrap();
+    assert!(error_of(&config).contains("wbits = 17"));
+    let config = from_yaml("first_last_wbits: 1\n").unwrap();
+    assert!(error_of(&config).contains("first_last_wbits"));
+}
+
+#[test]
+fn unknown_dataset_is_rejected_with_the_valid_names() {
+    let config = from_yaml("dataset: imagenet\n").unwrap();
+    let message = error_of(&config);
+    assert!(message.contains("configs/bad.yaml"), "{message}");
+    assert!(message.contains("imagenet"), "{message}");
+    assert!(
+        message.contains("fashion-mnist, mnist, cifar10"),
+        "{message}"
+    );
+    assert!(message.contains("--dataset"), "{message}");
+}
+
+#[test]
+fn missing_data_dir_is_rejected() {
+    let mut config = TrainConfig::preset(Preset::Quick);
+    config.data_dir = Some("/nonexistent/fashion".into());
+    config.set_origin("data_dir", "--data-dir");
+    let message = error_of(&config);
+    assert!(message.contains("--data-dir"), "{message}");
+    assert!(message.contains("/nonexistent/fashion"), "{message}");
+    assert!(message.contains("does not exist"), "{message}");
+}
+
+#[test]
+fn zero_width_is_rejected() {
+    let config = from_yaml("width: 0\n").unwrap();
+    let message = error_of(&config);
+    assert!(message.contains("configs/bad.yaml"), "{message}");
+    assert!(message.contains("field `width`"), "{message}");
+    assert!(message.contains("(0, 4]"), "{message}");
+}
+
+#[test]
+fn unknown_fields_and_presets_are_named() {
+    let message = from_yaml("wbit: 4\n").unwrap_err();
+    assert!(message.contains("wbit"), "{message}");
+    assert!(message.contains("configs/bad.yaml"), "{message}");
+    let message = from_yaml("student:\n  lr_max: 1\n").unwrap_err();
+    assert!(message.contains("lr_max"), "{message}");
+    let message = from_yaml("preset: huge\n").unwrap_err();
+    assert!(message.contains("huge"), "{message}");
+}
+
+#[test]
+fn yaml_overrides_the_preset_field_by_field() {
+    let config = from_yaml("preset: full\nwbits: 2\nstudent:\n  lr: 0.01\n").unwrap();
+    assert_eq!(config.preset, Preset::Full);
+    assert_eq!(config.wbits, 2);
+    assert_eq!(config.student.lr, 0.01);
+    // Untouched fields keep the full preset's values.
+    assert_eq!(config.width, 0.25);
+    assert_eq!(
+        config.student.temperature,
+        TrainConfig::preset(Preset::Full).student.temperature
+    );
+    // The flag's preset wins over the file's.
+    let config =
+        TrainConfig::from_yaml_str("preset: full\n", "f.yaml", Some(Preset::Quick)).unwrap();
+    assert_eq!(config.preset, Preset::Quick);
+    assert_eq!(config.width, TrainConfig::preset(Preset::Quick).width);
+}

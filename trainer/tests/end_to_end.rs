@@ -1,0 +1,89 @@
+//! A tiny training run end to end: teacher, baselines, stages, export, and
+//! golden agreeing with the trainer bit for bit.
+
+use golden::dataset::DatasetKind;
+use trainer::{Preset, TrainConfig};
+
+fn fashion_mnist_present() -> bool {
+    let dir = DatasetKind::FashionMnist.default_dir();
+    if !dir.is_dir() {
+        eprintln!(
+            "skipping: {} absent (apt-get install dataset-fashion-mnist)",
+            dir.display()
+        );
+        return false;
+    }
+    true
+}
+
+#[test]
+fn tiny_run_beats_chance_and_golden_agrees() {
+    if !fashion_mnist_present() {
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let mut config = TrainConfig::preset(Preset::Quick);
+    config.width = 0.0625;
+    config.train_limit = Some(400);
+    config.test_limit = Some(200);
+    config.batch_size = 50;
+    config.teacher.epochs = 4;
+    config.student.stage_images = 100;
+    config.student.calibration_images = 64;
+    config.baselines.qat = true;
+    config.out = Some(out.path().to_path_buf());
+    let report = trainer::train(&config, false).unwrap();
+
+    assert_eq!(report.logit_mismatches, 0);
+    assert_eq!(report.test_images, 200);
+    assert!(
+        report.student_accuracy > 0.2,
+        "student {:.3} is not above chance",
+        report.student_accuracy
+    );
+    assert!(report.teacher_accuracy > 0.2);
+    assert!(report.qat_accuracy.is_some());
+    assert!(report.fold_max_abs_diff < 1e-3);
+
+    // The exported model loads with golden and says what it is.
+    let model = golden::io::load(&out.path().join("model")).unwrap();
+    assert_eq!(model.topology, "alexnet-cifar");
+    assert_eq!(model.provenance.dataset.as_deref(), Some("fashion-mnist"));
+    assert_eq!(model.provenance.accuracy, Some(report.student_accuracy));
+    let compute: Vec<_> = model.layers().iter().filter_map(|l| l.params()).collect();
+    assert_eq!(compute.len(), 7);
+    assert_eq!(compute[0].w_bits, 8);
+    assert_eq!(compute[6].w_bits, 8);
+    assert!(compute[1..6].iter().all(|p| p.w_bits == 4));
+
+    // Golden's readable reference agrees with its fast path (which the run
+    // compared with the trainer on every test image) on a few images.
+    let test = golden::dataset::load(
+        DatasetKind::FashionMnist,
+        golden::dataset::Split::Test,
+        None,
+        Some(3),
+    )
+    .unwrap();
+    let fast = golden::fast::FastModel::new(&model);
+    for index in 0..3 {
+        let image: Vec<i32> = test.image(index).iter().map(|&b| b as i32).collect();
+        let view = ndarray::ArrayView3::from_shape((1, 32, 32), image.as_slice()).unwrap();
+        assert_eq!(
+            golden::reference::forward(&model, view),
+            fast.logits(&image)
+        );
+    }
+
+    // summary.json and the teacher checkpoint are there; the teacher can be
+    // reused.
+    let summary: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.path().join("summary.json")).unwrap())
+            .unwrap();
+    assert_eq!(summary["logit_mismatches"], 0);
+    assert!(out
+        .path()
+        .join("teacher")
+        .join(trainer::pipeline::TEACHER_FILE)
+        .is_file());
+}

@@ -1,0 +1,165 @@
+//! BN folding and power-of-two scale construction.
+
+use tch::{Device, Kind, Tensor};
+use trainer::net::{alexnet_cifar, Teacher};
+use trainer::quant::{self, pow2_weight_scale, LayerBits};
+use trainer::student::{LayerState, Student};
+
+fn tiny_teacher(seed: i64) -> Teacher {
+    tch::manual_seed(seed);
+    let specs = alexnet_cifar(0.0625, 1, 10).unwrap();
+    let teacher = Teacher::new(specs, Device::Cpu);
+    // Make every batch norm non-trivial: random affine parameters and
+    // running statistics far from the identity.
+    tch::no_grad(|| {
+        for (name, mut tensor) in teacher.vs.variables() {
+            if !name.contains(".bn.") {
+                continue;
+            }
+            let size = tensor.size();
+            let random = Tensor::rand(size.as_slice(), (Kind::Float, Device::Cpu));
+            let value = if name.ends_with("running_var") {
+                random * 3.0 + 0.05
+            } else if name.ends_with("running_mean") {
+                (random - 0.5) * 2.0
+            } else if name.ends_with("weight") {
+                random * 2.0 + 0.2
+            } else {
+                random - 0.5
+            };
+            tensor.copy_(&value);
+        }
+    });
+    teacher
+}
+
+#[test]
+fn folded_network_matches_the_teacher_in_eval_mode() {
+    let teacher = tiny_teacher(3);
+    let folded = teacher.fold();
+    let x = Tensor::rand(&[16, 1, 32, 32], (Kind::Float, Device::Cpu));
+    let (reference, output) = tch::no_grad(|| (teacher.forward(&x, false), folded.forward(&x)));
+    let scale = reference.abs().max().double_value(&[]).max(1e-3);
+    let diff = (&reference - &output).abs().max().double_value(&[]);
+    assert!(
+        diff <= 1e-4 * scale,
+        "folded logits differ by {diff} (logit scale {scale})"
+    );
+    // Same predictions too.
+    assert_eq!(
+        Vec::<i64>::from(&reference.argmax(-1, false)),
+        Vec::<i64>::from(&output.argmax(-1, false))
+    );
+}
+
+#[test]
+fn every_shift_reproduces_the_requant_factor_exactly() {
+    tch::manual_seed(5);
+    let specs = alexnet_cifar(0.0625, 1, 10).unwrap();
+    let spec = &specs[1];
+    for (w_bits, in_bits, out_bits) in
+        [(2u8, 2u8, 2u8), (4, 4, 4), (8, 8, 8), (3, 4, 3), (16, 8, 8)]
+    {
+        for (s_in, s_out) in [(1.0 / 255.0, 0.37), (0.013, 0.021), (0.2, 0.0031)] {
+            let weight =
+                Tensor::randn(spec.weight_shape().as_slice(), (Kind::Float, Device::Cpu)) * 0.05;
+            let bias =
+                Tensor::randn(&[spec.out_channels() as i64], (Kind::Float, Device::Cpu)) * 0.1;
+            let bits = LayerBits {
+                w_bits,
+                in_bits,
+                out_bits: Some(out_bits),
+            };
+            let int = quant::quantize_hidden(spec, bits, &weight, &bias, s_in, s_out);
+            let (wmin, wmax) = golden::contract::weight_range(w_bits);
+            assert!(int.weights.iter().all(|&w| w >= wmin && w <= wmax));
+            for (c, (&shift, &s_w)) in int.shifts.iter().zip(&int.s_w).enumerate() {
+                assert!(shift <= 31);
+                // The weight scale is the power of two times s_out / s_in...
+                assert_eq!(s_w, pow2_weight_scale(s_in, s_out, shift));
+                // ...so the float requant factor s_in * s_w / s_out is 2^-shift.
+                let factor = s_in * s_w / s_out;
+                let exact = 2f64.powi(-(shift as i32));
+                assert!(
+                    (factor - exact).abs() <= 1e-12 * exact,
+                    "channel {c}: factor {factor} vs 2^-{shift}"
+                );
+                // And requantizing with the shift equals rounding the real
+                // output (s_in * s_w * (acc + bias)) in units of s_out.
+                for acc in [-1000i64, -3, 0, 1, 7, 100, 12345, 987654, 3, 5, 8, 24] {
+                    let total = acc + int.bias[c] as i64;
+                    let units = s_in * s_w * total as f64 / s_out;
+                    if (units - units.floor() - 0.5).abs() < 1e-9 {
+                        // An exact tie: float rounding of the product may
+                        // land either side; the integer path rounds up.
+                        continue;
+                    }
+                    let expected = ((units + 0.5).floor() as i64)
+                        .clamp(0, golden::contract::activation_max(out_bits) as i64);
+                    let got = golden::contract::requantize(total, shift, out_bits) as i64;
+                    assert_eq!(got, expected, "acc {acc} channel {c} shift {shift}");
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn fake_quantized_layer_matches_its_frozen_integer_layer() {
+    let teacher = tiny_teacher(7);
+    let folded = teacher.fold();
+    let bits = quant::network_bits(folded.specs.len(), 4, 4, 8);
+    let x = Tensor::rand(&[8, 1, 32, 32], (Kind::Float, Device::Cpu));
+    let x = (x * 255.0).round() / 255.0;
+    let mut fake = Student::from_float(&folded, bits.clone());
+    let mut frozen = Student::from_float(&folded, bits);
+    for index in 0..2 {
+        fake.calibrate(&x, index);
+        frozen.calibrate(&x, index);
+        fake.states[index] = LayerState::FakeQuant;
+        frozen.freeze(index);
+    }
+    let a = tch::no_grad(|| fake.forward(&x).hidden);
+    let b = tch::no_grad(|| frozen.forward(&x).hidden);
+    for (index, limit) in [(0usize, 0.005f64), (1, 0.02)] {
+        let scale = fake.scales[index].unwrap();
+        let units = ((&a[index] - &b[index]) / scale).abs();
+        if index == 0 {
+            // Same input: off by more than one unit would be a real
+            // disagreement (layer 1 may see a flipped input, so no bound).
+            assert!(units.max().double_value(&[]) < 1.5);
+        }
+        let off = units.gt(0.5).sum(Kind::Int64).int64_value(&[]) as f64;
+        // f32 rounding may flip an exact .5 tie (about 2^-shift of the
+        // values); a flipped input can move the next layer's outputs too.
+        assert!(
+            off <= limit * units.numel() as f64,
+            "layer {index}: {off} of {} activations differ",
+            units.numel()
+        );
+    }
+}
+
+#[test]
+fn teacher_checkpoint_round_trips() {
+    let teacher = tiny_teacher(11);
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("teacher.safetensors");
+    trainer::checkpoint::save(&teacher.vs, &file, Default::default()).unwrap();
+    let other = tiny_teacher(12);
+    trainer::checkpoint::load(&other.vs, &file).unwrap();
+    let x = Tensor::rand(&[4, 1, 32, 32], (Kind::Float, Device::Cpu));
+    let (a, b) = tch::no_grad(|| (teacher.forward(&x, false), other.forward(&x, false)));
+    assert_eq!(
+        Vec::<f32>::from(&a.flatten(0, -1)),
+        Vec::<f32>::from(&b.flatten(0, -1))
+    );
+
+    // A checkpoint of another width is refused with the tensor named.
+    let wider = Teacher::new(alexnet_cifar(0.125, 1, 10).unwrap(), Device::Cpu);
+    let message = trainer::checkpoint::load(&wider.vs, &file)
+        .unwrap_err()
+        .to_string();
+    assert!(message.contains("teacher.safetensors"), "{message}");
+    assert!(message.contains("shape"), "{message}");
+}
