@@ -142,20 +142,8 @@ pub fn run_flow(args: FlowArgs) -> Result<()> {
         args.json,
         "2/4 hwgen: the array's Verilog, sized for the model",
     );
-    let sized = hwgen::sizing::size_for_model(&hw_config, &model)
-        .context("cannot size the hardware config for the model")?;
     let hw_dir = args.out.join("hw");
-    let mut files = hwgen::generate(&sized);
-    files.push(hwgen::GeneratedFile {
-        path: "hw.yaml".into(),
-        contents: format!(
-            "# The resolved hardware config these files were generated from.\n{}",
-            sized.to_yaml_string()
-        ),
-    });
-    files.extend(hwgen::memimage::requant_images(&model));
-    hwgen::write_files(&files, &hw_dir)
-        .with_context(|| format!("cannot write to {}", hw_dir.display()))?;
+    let (sized, _) = crate::cli_hw::write_design(&hw_config, Some(&model), &hw_dir)?;
 
     // 3. Real images through the whole network on the RTL.
     step(

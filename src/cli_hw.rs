@@ -117,29 +117,41 @@ fn require_verilator() -> Result<()> {
     Ok(())
 }
 
-pub fn run_hwgen(args: HwgenArgs) -> Result<()> {
-    let mut config = load_hw(&args.hw)?;
-    let mut model_name = None;
-    let mut files = Vec::new();
-    if let Some(dir) = &args.model {
-        let model = load_model(dir)?;
-        config = hwgen::sizing::size_for_model(&config, &model)
-            .context("cannot size the hardware config for the model")?;
-        files.extend(hwgen::memimage::requant_images(&model));
-        model_name = Some(model.name.clone());
-    }
-    let mut generated = hwgen::generate(&config);
-    generated.push(hwgen::GeneratedFile {
+/// Generate the design for `config` into `out`: the Verilog, `files.f`,
+/// `synth.ys`, README and the resolved `hw.yaml`. With a model, the config is
+/// first sized for it and its biases and shifts are written as `$readmemh`
+/// images. Returns the config the files describe and the files' names.
+pub fn write_design(
+    config: &HwConfig,
+    model: Option<&Model>,
+    out: &Path,
+) -> Result<(HwConfig, Vec<String>)> {
+    let config = match model {
+        Some(model) => hwgen::sizing::size_for_model(config, model)
+            .context("cannot size the hardware config for the model")?,
+        None => config.clone(),
+    };
+    let mut files = hwgen::generate(&config);
+    files.push(hwgen::GeneratedFile {
         path: "hw.yaml".into(),
         contents: format!(
             "# The resolved hardware config these files were generated from.\n{}",
             config.to_yaml_string()
         ),
     });
-    generated.extend(files);
-    hwgen::write_files(&generated, &args.out)
-        .with_context(|| format!("cannot write to {}", args.out.display()))?;
-    let names: Vec<&str> = generated.iter().map(|f| f.path.as_str()).collect();
+    if let Some(model) = model {
+        files.extend(hwgen::memimage::requant_images(model));
+    }
+    hwgen::write_files(&files, out)
+        .with_context(|| format!("cannot write to {}", out.display()))?;
+    Ok((config, files.into_iter().map(|f| f.path).collect()))
+}
+
+pub fn run_hwgen(args: HwgenArgs) -> Result<()> {
+    let config = load_hw(&args.hw)?;
+    let model = args.model.as_deref().map(load_model).transpose()?;
+    let model_name = model.as_ref().map(|m| m.name.clone());
+    let (config, names) = write_design(&config, model.as_ref(), &args.out)?;
     if args.json {
         println!(
             "{}",

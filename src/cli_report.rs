@@ -3,7 +3,6 @@
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use golden::dataset::{self, DatasetKind, Split};
 use hwgen::HwConfig;
 use indicatif::{ProgressBar, ProgressStyle};
 use report::{EnergyTable, ProgressEvent, ReportInputs, SynthFlow, SynthOptions};
@@ -23,12 +22,8 @@ pub struct ReportArgs {
     /// 0 skips simulation (modeled figures only).
     #[arg(long, default_value_t = 2)]
     images: usize,
-    /// Dataset whose test images to use: fashion-mnist, mnist or cifar10.
-    #[arg(long, default_value = "fashion-mnist")]
-    dataset: String,
-    /// Directory with the dataset files (default: /usr/share/datasets/<dataset>).
-    #[arg(long)]
-    data_dir: Option<PathBuf>,
+    #[command(flatten)]
+    data: crate::cli_model::DataArgs,
     /// Energy-per-action table (YAML); default: the built-in copy of
     /// configs/energy-45nm.yaml.
     #[arg(long)]
@@ -85,23 +80,12 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
 
     // Real test images: the first N of the split; the split's size gives
     // the modeled whole-test-set figures.
-    let kind = DatasetKind::from_name(&args.dataset).context("invalid --dataset")?;
+    let kind = args.data.kind()?;
     let (images, labels, test_set_images, image_source) = if args.images == 0 {
         (Vec::new(), Vec::new(), None, String::new())
     } else {
-        let data = dataset::load(kind, Split::Test, args.data_dir.as_deref(), None)
-            .context("cannot load the dataset")?;
-        if [data.channels, data.height, data.width] != model.input.to_array() {
-            bail!(
-                "{}: the model expects {} images but {} images are {}x{}x{}",
-                args.model.display(),
-                model.input,
-                kind.name(),
-                data.channels,
-                data.height,
-                data.width
-            );
-        }
+        // The whole split: its size gives the modeled whole-test-set figures.
+        let data = args.data.load_test_for(&model, &args.model, None)?;
         let count = args.images.min(data.len());
         let images: Vec<Vec<i32>> = (0..count)
             .map(|i| data.image(i).iter().map(|&p| i32::from(p)).collect())
