@@ -91,6 +91,11 @@ pub struct SimNetworkArgs {
     /// Number of test images (the first N of the test split).
     #[arg(long, default_value_t = 4)]
     images: usize,
+    /// Images per GEMM: each compute layer runs one GEMM per group of this
+    /// many images with their rows stacked (M = batch x pixels), so weight
+    /// tiles are loaded once per group. 1 = one image at a time.
+    #[arg(long, default_value_t = 1)]
+    batch: usize,
     /// Dump a waveform (vcd or fst) under target/tandem-traces/ (or --trace-out).
     #[arg(long)]
     trace: Option<sim::TraceFormat>,
@@ -289,6 +294,9 @@ fn run_sim_network(args: SimNetworkArgs) -> Result<()> {
     if args.images == 0 {
         bail!("--images 0 runs nothing; pass at least 1");
     }
+    if args.batch == 0 {
+        bail!("--batch must be at least 1 (1 = one image at a time)");
+    }
     let problems = hwgen::sizing::unsupported_layers(&config, &model);
     if !problems.is_empty() {
         let sized = hwgen::sizing::size_for_model(&config, &model)
@@ -319,8 +327,9 @@ fn run_sim_network(args: SimNetworkArgs) -> Result<()> {
         progress::bar(images.len() as u64, "images")
     };
     let started = Instant::now();
-    let run = sim::network::run_network(&mut array, &model, &images, |_| bar.inc(1))
-        .context("the simulation failed")?;
+    let run =
+        sim::network::run_network_batched(&mut array, &model, &images, args.batch, |_| bar.inc(1))
+            .context("the simulation failed")?;
     let seconds = started.elapsed().as_secs_f64();
     bar.finish_and_clear();
 
@@ -351,13 +360,14 @@ fn run_sim_network(args: SimNetworkArgs) -> Result<()> {
         .collect();
 
     println!(
-        "{} on {} ({}x{} array), {} {} test images, figures summed over all images:",
+        "{} on {} ({}x{} array), {} {} test images in groups of {}, figures summed over all images:",
         model.name,
         config.name,
         rows,
         cols,
         images.len(),
-        kind.name()
+        kind.name(),
+        args.batch
     );
     println!(
         "{:<8} {:<9} {:>16} {:>12} {:>12} {:>12} {:>8} {:>10}",
@@ -425,6 +435,7 @@ fn run_sim_network(args: SimNetworkArgs) -> Result<()> {
                 "rows": rows,
                 "cols": cols,
                 "clock_mhz": config.clock_mhz,
+                "batch": args.batch,
             })
         );
     }

@@ -167,13 +167,16 @@ fn sim_network_json_on_real_images() {
         "--model",
         model.to_str().unwrap(),
         "--images",
+        "3",
+        "--batch",
         "2",
         "--json",
     ]);
     assert!(run.status.success(), "{}", stderr(&run));
     let value = last_json(&run);
     assert_eq!(value["mismatches"], 0);
-    assert_eq!(value["images"], 2);
+    assert_eq!(value["images"], 3);
+    assert_eq!(value["batch"], 2);
     let layers = value["layers"].as_array().unwrap();
     assert_eq!(layers.len(), 8);
     let mut total = 0;

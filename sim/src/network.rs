@@ -34,19 +34,41 @@ pub fn run_compute_layer(
     out_shape: Shape,
     input: &[i32],
 ) -> Result<(Vec<i32>, GemmResult), DriverError> {
+    let (mut outputs, result) =
+        run_compute_layer_batch(array, layer, in_shape, out_shape, &[input])?;
+    Ok((outputs.pop().expect("one image in, one out"), result))
+}
+
+/// Run one compute layer for a batch of images as ONE GEMM: the images'
+/// im2col rows are stacked, so `M = batch * out_h * out_w` and every weight
+/// tile loaded into the array serves the whole batch (for a linear layer,
+/// `M = batch` instead of 1). Returns each image's `[C][H][W]` output.
+pub fn run_compute_layer_batch(
+    array: &mut ArraySim,
+    layer: &Layer,
+    in_shape: Shape,
+    out_shape: Shape,
+    inputs: &[&[i32]],
+) -> Result<(Vec<Vec<i32>>, GemmResult), DriverError> {
     let gemm = layer.gemm().ok_or_else(|| {
         DriverError::Unsupported(format!("layer `{}` is not a compute layer", layer.name))
     })?;
-    let shape = layer_gemm_shape(layer, out_shape).expect("compute layer");
-    let activations: Vec<u32> = match &layer.op {
-        Op::Conv2d(conv) => {
-            golden::fast::im2col(conv, in_shape, input, out_shape.height, out_shape.width)
-        }
-        _ => input.to_vec(),
+    let per_image = layer_gemm_shape(layer, out_shape).expect("compute layer");
+    let batch = inputs.len();
+    let shape = GemmShape {
+        m: per_image.m * batch,
+        ..per_image
+    };
+    let mut activations: Vec<u32> = Vec::with_capacity(shape.m * shape.k);
+    for input in inputs {
+        let rows = match &layer.op {
+            Op::Conv2d(conv) => {
+                golden::fast::im2col(conv, in_shape, input, out_shape.height, out_shape.width)
+            }
+            _ => input.to_vec(),
+        };
+        activations.extend(rows.into_iter().map(|a| a as u32));
     }
-    .into_iter()
-    .map(|a| a as u32)
-    .collect();
     let params = gemm.params;
     let (shifts, out_bits, bypass) = match &params.output {
         Output::Requant { bits, shifts } => (shifts.clone(), *bits, false),
@@ -62,14 +84,22 @@ pub fn run_compute_layer(
         bypass,
     };
     let result = array.run_gemm(&ops)?;
-    // [M][N] -> [N][M] = [C][H*W]
-    let mut output = vec![0i32; shape.m * shape.n];
-    for m in 0..shape.m {
-        for n in 0..shape.n {
-            output[n * shape.m + m] = result.values[m * shape.n + n] as i32;
-        }
-    }
-    Ok((output, result))
+    // Rows [b*P, (b+1)*P) of the [M][N] result are image b; transpose each
+    // to [N][P] = [C][H*W].
+    let pixels = per_image.m;
+    let outputs = (0..batch)
+        .map(|image| {
+            let mut output = vec![0i32; pixels * shape.n];
+            for m in 0..pixels {
+                let row = &result.values[(image * pixels + m) * shape.n..][..shape.n];
+                for (n, &value) in row.iter().enumerate() {
+                    output[n * pixels + m] = value as i32;
+                }
+            }
+            output
+        })
+        .collect();
+    Ok((outputs, result))
 }
 
 /// Per-layer figures of a network run, summed over all images.
@@ -133,16 +163,34 @@ impl NetworkRun {
     }
 }
 
-/// Run `images` (each `C*H*W` raw pixels) through `model` on the RTL, layer
-/// by layer: compute layers on the array, max-pool and flatten on the host.
-/// Each layer's RTL output feeds the next layer and is compared with
-/// golden's output of the same layer. `on_image(i)` is called after image i.
+/// Run `images` (each `C*H*W` raw pixels) through `model` on the RTL, one
+/// image at a time; see [`run_network_batched`].
 pub fn run_network(
     array: &mut ArraySim,
     model: &Model,
     images: &[Vec<i32>],
+    on_image: impl FnMut(usize),
+) -> Result<NetworkRun, DriverError> {
+    run_network_batched(array, model, images, 1, on_image)
+}
+
+/// Run `images` (each `C*H*W` raw pixels) through `model` on the RTL, layer
+/// by layer: compute layers on the array, max-pool and flatten on the host.
+/// Images go through in groups of `batch`: each compute layer runs one GEMM
+/// per group with the group's rows stacked (`M = batch * pixels`), so weight
+/// tiles are loaded once per group. Each layer's RTL output feeds the next
+/// layer and is compared with golden's output of the same layer.
+/// `on_image(i)` is called after image i.
+pub fn run_network_batched(
+    array: &mut ArraySim,
+    model: &Model,
+    images: &[Vec<i32>],
+    batch: usize,
     mut on_image: impl FnMut(usize),
 ) -> Result<NetworkRun, DriverError> {
+    if batch == 0 {
+        return Err(DriverError::Unsupported("batch size 0".into()));
+    }
     let problems = hwgen::sizing::unsupported_layers(array.config(), model);
     if !problems.is_empty() {
         return Err(DriverError::Unsupported(format!(
@@ -171,47 +219,64 @@ pub fn run_network(
     let mut golden_predictions = Vec::with_capacity(images.len());
     let mut first_mismatch = None;
 
-    for (image_index, image) in images.iter().enumerate() {
-        let expected = fast.forward_trace(image);
-        let mut current = image.clone();
+    for (group_index, group) in images.chunks(batch).enumerate() {
+        let first_image = group_index * batch;
+        let expected: Vec<Vec<Vec<i32>>> = group
+            .iter()
+            .map(|image| fast.forward_trace(image))
+            .collect();
+        let mut current: Vec<Vec<i32>> = group.to_vec();
         for (index, layer) in model.layers().iter().enumerate() {
             let in_shape = model.input_shape(index);
             let out_shape = model.output_shape(index);
             let stats = &mut layers[index];
             current = if layer.gemm().is_some() {
-                let (output, result) =
-                    run_compute_layer(array, layer, in_shape, out_shape, &current)?;
-                stats.macs += model.layer_macs(index);
+                let inputs: Vec<&[i32]> = current.iter().map(Vec::as_slice).collect();
+                let (outputs, result) =
+                    run_compute_layer_batch(array, layer, in_shape, out_shape, &inputs)?;
+                stats.macs += model.layer_macs(index) * group.len() as u64;
                 stats.cycles += result.cycles;
                 stats.model_cycles += result.model_cycles;
-                output
+                outputs
             } else {
-                let view = ndarray::ArrayView3::from_shape(
-                    (in_shape.channels, in_shape.height, in_shape.width),
-                    &current,
-                )
-                .expect("activation shape");
-                golden::reference::forward_layer(&layer.op, view)
-                    .into_iter()
+                current
+                    .iter()
+                    .map(|activations| {
+                        let view = ndarray::ArrayView3::from_shape(
+                            (in_shape.channels, in_shape.height, in_shape.width),
+                            activations.as_slice(),
+                        )
+                        .expect("activation shape");
+                        golden::reference::forward_layer(&layer.op, view)
+                            .into_iter()
+                            .collect()
+                    })
                     .collect()
             };
-            stats.values += current.len() as u64;
-            for (position, (&got, &want)) in current.iter().zip(&expected[index]).enumerate() {
-                if got != want {
-                    stats.mismatches += 1;
-                    if first_mismatch.is_none() {
-                        first_mismatch = Some(format!(
-                            "layer `{}`, image {image_index}, output index {position}: RTL {got}, golden {want}",
-                            layer.name
-                        ));
+            for (offset, (got_image, want_trace)) in current.iter().zip(&expected).enumerate() {
+                stats.values += got_image.len() as u64;
+                for (position, (&got, &want)) in
+                    got_image.iter().zip(&want_trace[index]).enumerate()
+                {
+                    if got != want {
+                        stats.mismatches += 1;
+                        if first_mismatch.is_none() {
+                            first_mismatch = Some(format!(
+                                "layer `{}`, image {}, output index {position}: RTL {got}, golden {want}",
+                                layer.name,
+                                first_image + offset
+                            ));
+                        }
                     }
                 }
             }
         }
-        predictions.push(golden::contract::argmax(&current).unwrap_or(0));
-        golden_predictions
-            .push(golden::contract::argmax(expected.last().expect("layers")).unwrap_or(0));
-        on_image(image_index);
+        for (offset, (logits, trace)) in current.iter().zip(&expected).enumerate() {
+            predictions.push(golden::contract::argmax(logits).unwrap_or(0));
+            golden_predictions
+                .push(golden::contract::argmax(trace.last().expect("layers")).unwrap_or(0));
+            on_image(first_image + offset);
+        }
     }
     Ok(NetworkRun {
         layers,

@@ -71,3 +71,67 @@ fn random_alexnet_cifar_on_8x8_is_bit_exact() {
         assert!(layer.values > 0);
     }
 }
+
+/// Images in groups (one GEMM per layer per group, rows stacked): still
+/// bit-exact, cycles still equal the formula for M = group size x pixels,
+/// and the fully connected layers get cheaper per image.
+#[test]
+fn batched_network_is_bit_exact_and_amortizes_weight_loads() {
+    if !sim::verilator_available() {
+        eprintln!("SKIPPED: verilator is not on PATH (make test installs it)");
+        return;
+    }
+    let topology = Topology::new(Preset::AlexnetCifar, 0.0625, 1, 10).unwrap();
+    let bits = RandomBits {
+        w_bits: 3,
+        a_bits: 5,
+        first_last_w_bits: Some(8),
+    };
+    let model = random_model(&topology, bits, 11).unwrap();
+    let base = HwConfig {
+        name: "test-4x4".into(),
+        rows: 4,
+        cols: 4,
+        dataflow: Dataflow::WeightStationary,
+        a_bits: 8,
+        w_bits: 8,
+        acc_bits: AccBits::Auto,
+        max_k: Some(1024),
+        shift_bits: 5,
+        acc_depth: 32,
+        clock_mhz: 200.0,
+    };
+    let config = hwgen::sizing::size_for_model(&base, &model).unwrap();
+    let mut array = ArraySim::new(&config, &ArrayOptions::default()).unwrap();
+    let images: Vec<Vec<i32>> = (0..5)
+        .map(|n: i32| (0..1024).map(|i: i32| (i * 7 + n * 31) % 256).collect())
+        .collect();
+    let single = run_network(&mut array, &model, &images, |_| {}).unwrap();
+    let batched =
+        sim::network::run_network_batched(&mut array, &model, &images, 3, |_| {}).unwrap();
+    assert_eq!(batched.mismatches(), 0, "{:?}", batched.first_mismatch);
+    assert_eq!(batched.predictions, single.predictions);
+    for (index, (one, many)) in single.layers.iter().zip(&batched.layers).enumerate() {
+        assert_eq!(one.macs, many.macs, "layer {}", one.name);
+        assert_eq!(many.cycles, many.model_cycles, "layer {}", many.name);
+        if let Some(gemm) = many.gemm {
+            // Groups of 3 and 2 images.
+            let expected: u64 = [3, 2]
+                .iter()
+                .map(|&b| {
+                    hwgen::gemm_cycles(
+                        &config,
+                        hwgen::GemmShape {
+                            m: gemm.m * b,
+                            ..gemm
+                        },
+                    )
+                })
+                .sum();
+            assert_eq!(many.cycles, expected, "layer {index}");
+        }
+        if one.kind == "linear" {
+            assert!(many.cycles < one.cycles, "layer {}", one.name);
+        }
+    }
+}
