@@ -169,12 +169,7 @@ pub fn run_flow(args: FlowArgs) -> Result<()> {
     let run = sim::network::run_network(&mut array, &model, &images, |_| {})
         .context("the RTL simulation failed")?;
     let (rows, cols) = (sized.rows, sized.cols);
-    let correct = run
-        .predictions
-        .iter()
-        .zip(&data.labels)
-        .filter(|(p, &l)| **p == l as usize)
-        .count();
+    let correct = run.correct(&data.labels);
     let layers: Vec<serde_json::Value> = run
         .layers
         .iter()

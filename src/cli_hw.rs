@@ -334,12 +334,7 @@ fn run_sim_network(args: SimNetworkArgs) -> Result<()> {
     bar.finish_and_clear();
 
     let (rows, cols) = (config.rows, config.cols);
-    let correct = run
-        .predictions
-        .iter()
-        .zip(&data.labels)
-        .filter(|(p, &l)| **p == l as usize)
-        .count();
+    let correct = run.correct(&data.labels);
     let accuracy = correct as f64 / images.len() as f64;
     let layers_json: Vec<serde_json::Value> = run
         .layers

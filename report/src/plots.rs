@@ -58,6 +58,25 @@ fn segment_label(names: &[String]) -> impl Fn(&SegmentValue<usize>) -> String + 
     }
 }
 
+/// A bar filling segment `i` of a segmented x axis from `bottom` to `top`,
+/// with the same side margins everywhere so the plots look alike.
+fn segment_bar<S: Into<ShapeStyle>>(
+    i: usize,
+    bottom: f64,
+    top: f64,
+    style: S,
+) -> Rectangle<(SegmentValue<usize>, f64)> {
+    let mut rect = Rectangle::new(
+        [
+            (SegmentValue::Exact(i), bottom),
+            (SegmentValue::Exact(i + 1), top),
+        ],
+        style,
+    );
+    rect.set_margin(0, 0, 10, 10);
+    rect
+}
+
 fn cycles_per_layer(report: &Report) -> Result<Plot, ReportError> {
     let file = "cycles_per_layer.svg";
     let fail = plot_error(file);
@@ -110,17 +129,12 @@ fn cycles_per_layer(report: &Report) -> Result<Plot, ReportError> {
             .map_err(|e| fail(e.to_string()))?;
         let bar = RGBColor(31, 119, 180);
         chart
-            .draw_series(modeled.iter().enumerate().map(|(i, &value)| {
-                let mut rect = Rectangle::new(
-                    [
-                        (SegmentValue::Exact(i), 0.0),
-                        (SegmentValue::Exact(i + 1), value),
-                    ],
-                    bar.mix(0.6).filled(),
-                );
-                rect.set_margin(0, 0, 10, 10);
-                rect
-            }))
+            .draw_series(
+                modeled
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &value)| segment_bar(i, 0.0, value, bar.mix(0.6).filled())),
+            )
             .map_err(|e| fail(e.to_string()))?
             .label("modeled (hwgen::gemm_cycles)")
             .legend(move |(x, y)| {
@@ -185,17 +199,12 @@ fn cycles_per_layer(report: &Report) -> Result<Plot, ReportError> {
             .map_err(|e| fail(e.to_string()))?;
         let green = RGBColor(44, 160, 44);
         chart
-            .draw_series(utilization.iter().enumerate().map(|(i, &value)| {
-                let mut rect = Rectangle::new(
-                    [
-                        (SegmentValue::Exact(i), 0.0),
-                        (SegmentValue::Exact(i + 1), value),
-                    ],
-                    green.mix(0.7).filled(),
-                );
-                rect.set_margin(0, 0, 10, 10);
-                rect
-            }))
+            .draw_series(
+                utilization
+                    .iter()
+                    .enumerate()
+                    .map(|(i, &value)| segment_bar(i, 0.0, value, green.mix(0.7).filled())),
+            )
             .map_err(|e| fail(e.to_string()))?;
         root.present().map_err(|e| fail(e.to_string()))?;
     }
@@ -276,15 +285,7 @@ fn energy_per_layer(report: &Report) -> Result<Plot, ReportError> {
                     };
                     let below: f64 = kinds[..kind_index].iter().sum::<f64>() * scale;
                     let top = below + kinds[kind_index] * scale;
-                    let mut rect = Rectangle::new(
-                        [
-                            (SegmentValue::Exact(i), below),
-                            (SegmentValue::Exact(i + 1), top),
-                        ],
-                        color.filled(),
-                    );
-                    rect.set_margin(0, 0, 10, 10);
-                    rect
+                    segment_bar(i, below, top, color.filled())
                 });
                 let series = chart.draw_series(bars).map_err(|e| fail(e.to_string()))?;
                 if panel == 0 {
@@ -383,17 +384,12 @@ fn area_per_module(report: &Report) -> Result<Option<Plot>, ReportError> {
                 RGBColor(140, 86, 75)
             };
             chart
-                .draw_series(values.iter().enumerate().map(|(i, &value)| {
-                    let mut rect = Rectangle::new(
-                        [
-                            (SegmentValue::Exact(i), 0.0),
-                            (SegmentValue::Exact(i + 1), value),
-                        ],
-                        color.mix(0.75).filled(),
-                    );
-                    rect.set_margin(0, 0, 10, 10);
-                    rect
-                }))
+                .draw_series(
+                    values
+                        .iter()
+                        .enumerate()
+                        .map(|(i, &value)| segment_bar(i, 0.0, value, color.mix(0.75).filled())),
+                )
                 .map_err(|e| fail(e.to_string()))?;
         }
         root.present().map_err(|e| fail(e.to_string()))?;

@@ -161,6 +161,15 @@ impl NetworkRun {
     pub fn total_model_cycles(&self) -> u64 {
         self.layers.iter().map(|l| l.model_cycles).sum()
     }
+
+    /// How many RTL predictions equal `labels` (one label per image).
+    pub fn correct(&self, labels: &[u8]) -> usize {
+        self.predictions
+            .iter()
+            .zip(labels)
+            .filter(|(&prediction, &label)| prediction == label as usize)
+            .count()
+    }
 }
 
 /// Run `images` (each `C*H*W` raw pixels) through `model` on the RTL, one
