@@ -124,6 +124,7 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
             "a_bits": report.a_bits,
             "first_last_w_bits": report.first_last_w_bits,
             "model_dir": report.model_dir,
+            "stages": report.stages,
         });
         println!("{value}");
     } else {
@@ -151,6 +152,15 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
             pct(report.student_accuracy),
             report.test_images,
             report.logit_mismatches
+        );
+        let stages: Vec<String> = report
+            .stages
+            .iter()
+            .map(|stage| format!("{} {:.2}", stage.layer, 100.0 * stage.test_accuracy))
+            .collect();
+        println!(
+            "  after each stage    {} (% with the layers up to it integer)",
+            stages.join(", ")
         );
         println!(
             "  training {:.0} s, total {:.0} s",

@@ -22,7 +22,7 @@ fn tiny_flow_runs_end_to_end() {
     let train = dir.path().join("train.yaml");
     std::fs::write(
         &train,
-        "preset: quick\nwidth: 0.0625\ntrain_limit: 400\ntest_limit: 100\nbatch_size: 50\nteacher:\n  epochs: 2\nstudent:\n  stage_images: 100\n  calibration_images: 64\n",
+        "preset: quick\nwidth: 0.0625\ntrain_limit: 400\ntest_limit: 100\nbatch_size: 50\nteacher:\n  epochs: 2\nstudent:\n  stage_images: 100\n  finetune_images: 100\n  calibration_images: 64\n",
     )
     .unwrap();
     let flow = dir.path().join("flow.yaml");

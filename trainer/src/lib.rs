@@ -8,7 +8,9 @@
 //! 3. progressive stages from the input: each layer is quantized with
 //!    power-of-two-tied scales ([`quant`]), trained with the later float
 //!    layers against the teacher, then frozen ([`pipeline::progressive_stages`]);
-//! 4. export as a golden model and bit-exact verification against golden.
+//! 4. a joint fine-tune of every layer, fake-quantized, then frozen again
+//!    ([`pipeline::joint_finetune`]);
+//! 5. export as a golden model and bit-exact verification against golden.
 //!
 //! Baselines for comparison: naive post-training quantization and
 //! all-layers-at-once QAT. The method is described in `docs/training.md`.

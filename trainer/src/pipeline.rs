@@ -58,6 +58,8 @@ pub struct TrainReport {
     pub model_dir: PathBuf,
     /// Per stage: layer name, activation scale chosen, last training loss.
     pub stages: Vec<StageReport>,
+    /// Final loss of the joint fine-tune; `None` when it is off.
+    pub finetune_loss: Option<f64>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -65,9 +67,20 @@ pub struct StageReport {
     pub layer: String,
     pub w_bits: u8,
     pub out_bits: Option<u8>,
-    /// Output activation scale (real value per unit); `None` for logits.
+    /// Output activation scale (real value per unit) calibrated at the
+    /// start of the stage; `None` for logits.
+    pub calibrated_scale: Option<f64>,
+    /// Output activation scale at the end of the stage: the calibrated one,
+    /// or the learned one with `student.learn_clip` (the joint fine-tune may
+    /// move it further).
     pub activation_scale: Option<f64>,
     pub final_loss: f64,
+    /// Test accuracy right after the stage, with this layer and those
+    /// before it quantized and the later ones still float.
+    pub test_accuracy: f64,
+    /// Wall-clock seconds of the stage: calibration, training, freezing
+    /// (not the test-accuracy measurement).
+    pub seconds: f64,
 }
 
 fn bar(progress: bool, total: u64, label: &str) -> ProgressBar {
@@ -286,8 +299,15 @@ fn train_student(
         );
         student.biases[index] =
             root.var_copy(&format!("l{index}_bias"), &student.biases[index].detach());
+        if let Some(log_scale) = &student.log_scales[index] {
+            let clip = root.set_group(CLIP_GROUP);
+            let copy = clip.var_copy(&format!("l{index}_log_scale"), &log_scale.detach());
+            student.log_scales[index] = Some(copy);
+        }
     }
-    let mut opt = nn::Adam::default().build(&vs, config.student.lr)?;
+    let learns_clips = student.log_scales[first..].iter().any(Option::is_some);
+    let lr = config.student.lr;
+    let mut opt = nn::Adam::default().build(&vs, lr)?;
     let mut sampler = Sampler::new(train.len(), config.batch_size);
     let mut loss_avg = 0.0;
     for step in 0..steps {
@@ -308,7 +328,10 @@ fn train_student(
             &labels,
             feature_layers,
         );
-        opt.set_lr(cosine(config.student.lr, step, steps));
+        opt.set_lr(cosine(lr, step, steps));
+        if learns_clips {
+            opt.set_lr_group(CLIP_GROUP, cosine(config.student.clip_lr, step, steps));
+        }
         opt.backward_step(&loss);
         let decay = if step == 0 { 0.0 } else { 0.95 };
         loss_avg = decay * loss_avg + (1.0 - decay) * loss.double_value(&[]);
@@ -318,9 +341,21 @@ fn train_student(
     Ok(loss_avg)
 }
 
+/// Optimizer parameter group of the learned activation clips (their own
+/// learning rate, `student.clip_lr`).
+const CLIP_GROUP: usize = 1;
+
 /// Steps of one progressive stage.
 fn stage_steps(config: &TrainConfig, train_len: usize) -> usize {
     (config.student.stage_images / config.batch_size.min(train_len)).max(1)
+}
+
+/// Steps of the joint fine-tune after the stages (0 when it is off).
+fn finetune_steps(config: &TrainConfig, train_len: usize) -> usize {
+    match config.student.finetune_images {
+        0 => 0,
+        images => (images / config.batch_size.min(train_len)).max(1),
+    }
 }
 
 /// Naive post-training quantization: calibrate each layer's clip on the
@@ -334,7 +369,7 @@ pub fn post_training_quantization(student: &mut Student, calibration: &Tensor) {
 
 /// All layers quantized at once (clips calibrated like PTQ), then trained
 /// together with cross-entropy + KL for as many steps as all progressive
-/// stages together.
+/// stages and the joint fine-tune together.
 pub fn all_at_once_qat(
     config: &TrainConfig,
     student: &mut Student,
@@ -346,9 +381,10 @@ pub fn all_at_once_qat(
 ) -> Result<(), TrainError> {
     for index in 0..student.layers() {
         student.calibrate(calibration, index);
-        student.states[index] = LayerState::FakeQuant;
+        student.fake_quantize(index);
     }
-    let steps = stage_steps(config, train.len()) * student.layers();
+    let steps =
+        stage_steps(config, train.len()) * student.layers() + finetune_steps(config, train.len());
     let bar = bar(progress, steps as u64, "qat baseline");
     train_student(config, student, 0, teacher, train, kind, steps, &[], &bar)?;
     bar.finish_and_clear();
@@ -369,14 +405,17 @@ pub fn progressive_stages(
     train: &TensorData,
     kind: DatasetKind,
     calibration: &Tensor,
+    test: &TensorData,
     progress: bool,
 ) -> Result<Vec<StageReport>, TrainError> {
     let steps = stage_steps(config, train.len());
     let layers = student.layers();
     let mut reports = Vec::new();
     for index in 0..layers {
+        let started = Instant::now();
         student.calibrate(calibration, index);
-        student.states[index] = LayerState::FakeQuant;
+        let calibrated_scale = student.scales[index];
+        student.fake_quantize(index);
         let features: Vec<usize> = [index, index + 1]
             .into_iter()
             .filter(|&j| j + 1 < layers)
@@ -388,15 +427,57 @@ pub fn progressive_stages(
         )?;
         bar.finish_and_clear();
         student.freeze(index);
+        let seconds = started.elapsed().as_secs_f64();
+        // Layers up to this one integer, the rest float: how much each stage
+        // costs.
+        let test_accuracy = float_accuracy(test, |x| student.forward(x).logits);
+        if progress {
+            eprintln!("{label}: {:.2}% test accuracy", 100.0 * test_accuracy);
+        }
         reports.push(StageReport {
             layer: student.specs[index].name.clone(),
             w_bits: student.bits[index].w_bits,
             out_bits: student.bits[index].out_bits,
-            activation_scale: student.scales[index],
+            calibrated_scale,
+            activation_scale: student.output_scale(index),
             final_loss: loss,
+            test_accuracy,
+            seconds,
         });
     }
     Ok(reports)
+}
+
+/// The joint fine-tune after the stages: every layer fake-quantized again
+/// with the clips its stage chose, all trained together (CE, KL and the
+/// feature terms of every hidden layer), then frozen. Returns the final
+/// loss, or `None` when `student.finetune_images` is 0.
+pub fn joint_finetune(
+    config: &TrainConfig,
+    student: &mut Student,
+    teacher: &FloatNet,
+    train: &TensorData,
+    kind: DatasetKind,
+    progress: bool,
+) -> Result<Option<f64>, TrainError> {
+    let steps = finetune_steps(config, train.len());
+    if steps == 0 {
+        return Ok(None);
+    }
+    let layers = student.layers();
+    for index in 0..layers {
+        student.fake_quantize(index);
+    }
+    let features: Vec<usize> = (0..layers - 1).collect();
+    let bar = bar(progress, steps as u64, "joint fine-tune");
+    let loss = train_student(
+        config, student, 0, teacher, train, kind, steps, &features, &bar,
+    )?;
+    bar.finish_and_clear();
+    for index in 0..layers {
+        student.freeze(index);
+    }
+    Ok(Some(loss))
 }
 
 /// The golden model of integer layers (a flatten before the first linear).
@@ -581,8 +662,12 @@ pub fn train(config: &TrainConfig, progress: bool) -> Result<TrainReport, TrainE
 
     // 4. All-at-once QAT baseline.
     let (qat_accuracy, qat_seconds) = if config.baselines.qat {
+        // Each method draws its batches from its own seeded stream, so
+        // whether the baseline runs does not change the student.
+        tch::manual_seed(config.seed as i64 + 1);
         let qat_started = Instant::now();
         let mut qat = Student::from_float(&folded, bits.clone());
+        qat.learn_clip = config.student.learn_clip;
         all_at_once_qat(
             config,
             &mut qat,
@@ -604,8 +689,9 @@ pub fn train(config: &TrainConfig, progress: bool) -> Result<TrainReport, TrainE
     };
 
     // 5. Progressive stages.
-    let student_started = Instant::now();
+    tch::manual_seed(config.seed as i64 + 2);
     let mut student = Student::from_float(&folded, bits);
+    student.learn_clip = config.student.learn_clip;
     let stages = progressive_stages(
         config,
         &mut student,
@@ -613,9 +699,14 @@ pub fn train(config: &TrainConfig, progress: bool) -> Result<TrainReport, TrainE
         &train_set,
         kind,
         &calibration,
+        &test_set,
         progress,
     )?;
-    let student_seconds = student_started.elapsed().as_secs_f64();
+    let finetune_started = Instant::now();
+    let finetune_loss = joint_finetune(config, &mut student, &folded, &train_set, kind, progress)?;
+    // Training time only: the per-stage accuracy measurements are left out.
+    let student_seconds = stages.iter().map(|stage| stage.seconds).sum::<f64>()
+        + finetune_started.elapsed().as_secs_f64();
     let int_layers = student.int_layers().expect("every stage froze its layer");
 
     // 6. Export and verify against golden.
@@ -699,6 +790,7 @@ pub fn train(config: &TrainConfig, progress: bool) -> Result<TrainReport, TrainE
         teacher_dir,
         model_dir: model_dir.clone(),
         stages,
+        finetune_loss,
     };
     let summary = out.join("summary.json");
     let json = serde_json::to_string_pretty(&report).expect("report serializes");

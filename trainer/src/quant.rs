@@ -418,6 +418,23 @@ pub fn fake_quant_activation(y: &Tensor, scale: f64, a_bits: u8) -> Tensor {
     &clipped + (quantized - &clipped).detach()
 }
 
+/// Quantize real activations like [`fake_quant_activation`] with a
+/// trainable scale tensor (a scalar). The gradient to the scale is the
+/// learned-step-size one (Esser et al., LSQ): `round(y/s) - y/s` inside the
+/// clip range, `2^a - 1` above it, 0 below; scaled by `1/sqrt(n * levels)`
+/// (`n` activations per sample) so that its size does not grow with the
+/// layer. Inputs get the straight-through gradient inside the range.
+pub fn learned_quant_activation(y: &Tensor, scale: &Tensor, a_bits: u8) -> Tensor {
+    let levels = contract::activation_max(a_bits) as f64;
+    let per_sample = (y.numel() as f64 / y.size()[0].max(1) as f64).max(1.0);
+    let gradient_scale = 1.0 / (per_sample * levels).sqrt();
+    // Same value, gradient multiplied by gradient_scale.
+    let scale = scale.detach() + (scale - scale.detach()) * gradient_scale;
+    let units = (y / &scale).clamp(0.0, levels);
+    let rounded = (&units + 0.5).floor().clamp(0.0, levels);
+    (&units + (rounded - &units).detach()) * scale
+}
+
 /// The real-valued weights and bias an integer layer stands for, with
 /// straight-through gradients to the float `weight` and `bias`.
 pub fn fake_quant_params(int: &IntLayer, weight: &Tensor, bias: &Tensor) -> (Tensor, Tensor) {

@@ -103,8 +103,39 @@ pub fn markdown(reports: &[TrainReport], command: &str) -> String {
     let _ = writeln!(
         page,
         "\nThe teacher trained once, in {:.0} s; every row distills that same teacher. \
-         QAT trains for as many steps as all progressive stages together.",
+         QAT trains for as many steps as all progressive stages and the joint fine-tune together.",
         first.teacher_seconds
     );
+    stage_table(&mut page, reports);
     page
+}
+
+/// Test accuracy after every progressive stage: what quantizing each layer
+/// cost, and what the joint fine-tune won back.
+fn stage_table(page: &mut String, reports: &[TrainReport]) {
+    let Some(first) = reports.first() else {
+        return;
+    };
+    let _ = writeln!(
+        page,
+        "\n## After each stage\n\n\
+         Test accuracy (percent, trainer forward) right after each progressive stage, with that \
+         layer and the ones before it integer and the later ones still float; the last column \
+         is the exported student after the joint fine-tune (golden).\n"
+    );
+    let mut header = String::from("| bits |");
+    let mut rule = String::from("|---|");
+    for stage in &first.stages {
+        let _ = write!(header, " {} |", stage.layer);
+        rule.push_str("---|");
+    }
+    let _ = writeln!(page, "{header} fine-tuned |");
+    let _ = writeln!(page, "{rule}---|");
+    for report in reports {
+        let mut row = format!("| W{}A{} |", report.w_bits, report.a_bits);
+        for stage in &report.stages {
+            let _ = write!(row, " {} |", percent(stage.test_accuracy));
+        }
+        let _ = writeln!(page, "{row} {} |", percent(report.student_accuracy));
+    }
 }

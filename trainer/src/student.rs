@@ -29,6 +29,13 @@ pub struct Student {
     pub biases: Vec<Tensor>,
     /// Output activation scale of every hidden layer, once calibrated.
     pub scales: Vec<Option<f64>>,
+    /// `ln(scale)` of every fake-quantized hidden layer whose clip is
+    /// learned (`learn_clip`); it replaces `scales[index]` until the layer
+    /// is frozen.
+    pub log_scales: Vec<Option<Tensor>>,
+    /// Learn the activation clips of fake-quantized layers (LSQ-style
+    /// gradients) instead of keeping the calibrated ones.
+    pub learn_clip: bool,
     pub states: Vec<LayerState>,
 }
 
@@ -51,6 +58,8 @@ impl Student {
             weights: copy.weights,
             biases: copy.biases,
             scales: vec![None; layers],
+            log_scales: (0..layers).map(|_| None).collect(),
+            learn_clip: false,
             states: (0..layers).map(|_| LayerState::Float).collect(),
         }
     }
@@ -64,12 +73,35 @@ impl Student {
     }
 
     /// Input scale of layer `index`: 1/255 for the image, else the
-    /// calibrated output scale of the layer before.
+    /// output scale of the layer before.
     pub fn input_scale(&self, index: usize) -> f64 {
         if index == 0 {
             INPUT_SCALE
         } else {
-            self.scales[index - 1].expect("the previous layer is calibrated")
+            self.output_scale(index - 1)
+                .expect("the previous layer is calibrated")
+        }
+    }
+
+    /// Output activation scale of hidden layer `index` as it is now: the
+    /// learned one while its clip is being learned, else the calibrated or
+    /// frozen one.
+    pub fn output_scale(&self, index: usize) -> Option<f64> {
+        match &self.log_scales[index] {
+            Some(log_scale) => Some(log_scale.double_value(&[]).exp()),
+            None => self.scales[index],
+        }
+    }
+
+    /// Put layer `index` into fake quantization (it must be calibrated);
+    /// with `learn_clip` its clip becomes a trainable `ln(scale)`.
+    pub fn fake_quantize(&mut self, index: usize) {
+        self.states[index] = LayerState::FakeQuant;
+        if self.learn_clip && !self.is_last(index) {
+            if let Some(scale) = self.scales[index] {
+                let device = self.weights[index].device();
+                self.log_scales[index] = Some(Tensor::from(scale.ln() as f32).to_device(device));
+            }
         }
     }
 
@@ -85,7 +117,9 @@ impl Student {
                 s_in,
             )
         } else {
-            let s_out = self.scales[index].expect("calibrate before quantizing");
+            let s_out = self
+                .output_scale(index)
+                .expect("calibrate before quantizing");
             quant::quantize_hidden(
                 &self.specs[index],
                 self.bits[index],
@@ -117,8 +151,13 @@ impl Student {
                     let (w, b) =
                         quant::fake_quant_params(&int, &self.weights[index], &self.biases[index]);
                     let y = spec.apply(&x, &w, Some(&b));
-                    match self.bits[index].out_bits {
-                        Some(bits) if !last => quant::fake_quant_activation(&y, int.s_out, bits),
+                    match (self.bits[index].out_bits, &self.log_scales[index]) {
+                        (Some(bits), Some(log_scale)) if !last => {
+                            quant::learned_quant_activation(&y, &log_scale.exp(), bits)
+                        }
+                        (Some(bits), None) if !last => {
+                            quant::fake_quant_activation(&y, int.s_out, bits)
+                        }
                         _ => y,
                     }
                 }
@@ -165,6 +204,9 @@ impl Student {
     /// Quantize layer `index` from its current weights and fix it.
     pub fn freeze(&mut self, index: usize) {
         let int = self.quantize(index);
+        if let Some(log_scale) = self.log_scales[index].take() {
+            self.scales[index] = Some(log_scale.double_value(&[]).exp());
+        }
         let tensors = int.tensors(Kind::Float, self.weights[index].device());
         self.weights[index] = self.weights[index].detach();
         self.biases[index] = self.biases[index].detach();

@@ -95,3 +95,22 @@ fn yaml_overrides_the_preset_field_by_field() {
     assert_eq!(config.preset, Preset::Quick);
     assert_eq!(config.width, TrainConfig::preset(Preset::Quick).width);
 }
+
+#[test]
+fn preset_files_write_out_their_presets() {
+    // configs/train-*.yaml say they are the presets written out: every
+    // field they set must equal the preset's value, so that editing one
+    // without the other fails here.
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    for (file, preset) in [
+        ("configs/train-quick.yaml", Preset::Quick),
+        ("configs/train-full.yaml", Preset::Full),
+    ] {
+        let mut from_file = TrainConfig::from_yaml_file(&root.join(file), None).unwrap();
+        let mut expected = TrainConfig::preset(preset);
+        // Only where each value came from may differ.
+        from_file.origins.clear();
+        expected.origins.clear();
+        assert_eq!(from_file, expected, "{file}");
+    }
+}

@@ -16,22 +16,31 @@ fn fashion_mnist_present() -> bool {
     true
 }
 
+/// A run of seconds: 1/16 width, the first `train` and `test` images,
+/// 100-image stages and fine-tune, two teacher epochs.
+fn tiny_config(out: &std::path::Path, train: usize, test: usize) -> TrainConfig {
+    let mut config = TrainConfig::preset(Preset::Quick);
+    config.width = 0.0625;
+    config.train_limit = Some(train);
+    config.test_limit = Some(test);
+    config.batch_size = 50;
+    config.teacher.epochs = 2;
+    config.student.stage_images = 100;
+    config.student.finetune_images = 100;
+    config.student.calibration_images = 64;
+    config.out = Some(out.to_path_buf());
+    config
+}
+
 #[test]
 fn tiny_run_beats_chance_and_golden_agrees() {
     if !fashion_mnist_present() {
         return;
     }
     let out = tempfile::tempdir().unwrap();
-    let mut config = TrainConfig::preset(Preset::Quick);
-    config.width = 0.0625;
-    config.train_limit = Some(400);
-    config.test_limit = Some(200);
-    config.batch_size = 50;
+    let mut config = tiny_config(out.path(), 400, 200);
     config.teacher.epochs = 4;
-    config.student.stage_images = 100;
-    config.student.calibration_images = 64;
     config.baselines.qat = true;
-    config.out = Some(out.path().to_path_buf());
     let report = trainer::train(&config, false).unwrap();
 
     assert_eq!(report.logit_mismatches, 0);
@@ -86,4 +95,50 @@ fn tiny_run_beats_chance_and_golden_agrees() {
         .join("teacher")
         .join(trainer::pipeline::TEACHER_FILE)
         .is_file());
+    // One report per stage, each with a measured accuracy.
+    assert_eq!(report.stages.len(), 7);
+    assert!(report
+        .stages
+        .iter()
+        .all(|stage| stage.test_accuracy > 0.0 && stage.test_accuracy <= 1.0));
+    assert!(report.finetune_loss.is_some());
+
+    // The same student without the QAT baseline, teacher reused: each method
+    // draws from its own seeded stream, so the exported model is the same
+    // byte for byte.
+    let again = tempfile::tempdir().unwrap();
+    let mut without_qat = config.clone();
+    without_qat.baselines.qat = false;
+    without_qat.teacher.checkpoint = Some(out.path().join("teacher"));
+    without_qat.out = Some(again.path().to_path_buf());
+    let second = trainer::train(&without_qat, false).unwrap();
+    assert!(second.qat_accuracy.is_none());
+    let tensors =
+        |dir: &std::path::Path| std::fs::read(dir.join("model/model.safetensors")).unwrap();
+    assert!(
+        tensors(out.path()) == tensors(again.path()),
+        "the student changed when the QAT baseline was skipped"
+    );
+    assert_eq!(second.student_accuracy, report.student_accuracy);
+}
+
+#[test]
+fn learned_clips_export_bit_exact() {
+    if !fashion_mnist_present() {
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let mut config = tiny_config(out.path(), 300, 100);
+    config.student.learn_clip = true;
+    config.student.clip_lr = 0.05;
+    let report = trainer::train(&config, false).unwrap();
+    assert_eq!(report.logit_mismatches, 0);
+    // The clips were learned: at least one stage ended with a scale other
+    // than the one it calibrated.
+    let moved = report
+        .stages
+        .iter()
+        .filter(|stage| stage.activation_scale != stage.calibrated_scale)
+        .count();
+    assert!(moved > 0, "no learned clip moved: {:?}", report.stages);
 }

@@ -163,3 +163,83 @@ fn teacher_checkpoint_round_trips() {
     assert!(message.contains("teacher.safetensors"), "{message}");
     assert!(message.contains("shape"), "{message}");
 }
+
+#[test]
+fn learned_clip_quantizer_matches_the_fixed_one_and_has_the_lsq_gradient() {
+    let bits = 3u8;
+    let levels = 7.0;
+    let scale_value = 0.25f64;
+    // Below the range, inside it (off-grid and on a .5 tie), above it.
+    let values = [-1.0f32, 0.1, 0.3, 0.375, 1.0, 1.6, 5.0];
+    let y = Tensor::of_slice(&values)
+        .view([1, 7])
+        .set_requires_grad(true);
+    let log_scale = Tensor::from(scale_value.ln() as f32).set_requires_grad(true);
+    let learned = quant::learned_quant_activation(&y, &log_scale.exp(), bits);
+    let fixed = quant::fake_quant_activation(&y.detach(), scale_value, bits);
+    let got: Vec<f32> = Vec::from(&learned.detach());
+    let want: Vec<f32> = Vec::from(&fixed);
+    for (g, w) in got.iter().zip(&want) {
+        assert!((g - w).abs() < 1e-6, "{got:?} vs {want:?}");
+    }
+    // Forward: round half up of y/s, clamped to 0..=7 units.
+    let units: Vec<f32> = values
+        .iter()
+        .map(|&v| ((v as f64 / scale_value + 0.5).floor().clamp(0.0, levels) * scale_value) as f32)
+        .collect();
+    assert_eq!(got, units);
+
+    learned.sum(Kind::Float).backward();
+    // Inputs: straight through inside the clip range, zero outside.
+    let input_grad: Vec<f32> = Vec::from(&y.grad().view([7]));
+    assert_eq!(input_grad, vec![0.0, 1.0, 1.0, 1.0, 1.0, 1.0, 0.0]);
+    // Scale: sum of (round(y/s) - y/s) inside, `levels` above, 0 below,
+    // times the LSQ gradient scale 1/sqrt(7 * levels); d/d ln(s) adds a
+    // factor s.
+    let expected: f64 = values
+        .iter()
+        .map(|&v| {
+            let u = v as f64 / scale_value;
+            if u <= 0.0 {
+                0.0
+            } else if u >= levels {
+                levels
+            } else {
+                (u + 0.5).floor() - u
+            }
+        })
+        .sum::<f64>()
+        / (7.0 * levels).sqrt()
+        * scale_value;
+    let got = log_scale.grad().double_value(&[]);
+    assert!((got - expected).abs() < 1e-5, "{got} vs {expected}");
+}
+
+#[test]
+fn learned_clips_freeze_to_the_scale_the_next_layer_sees() {
+    let teacher = tiny_teacher(5);
+    let folded = teacher.fold();
+    let bits = quant::network_bits(folded.specs.len(), 4, 4, 8);
+    let x = Tensor::rand(&[8, 1, 32, 32], (Kind::Float, Device::Cpu));
+    let x = (x * 255.0).round() / 255.0;
+    let mut student = Student::from_float(&folded, bits);
+    student.learn_clip = true;
+    student.calibrate(&x, 0);
+    let calibrated = student.scales[0].unwrap();
+    student.fake_quantize(0);
+    // Training moved the clip: 1.5x the calibrated scale.
+    let moved = calibrated * 1.5;
+    student.log_scales[0] = Some(Tensor::from(moved.ln() as f32));
+    assert!((student.output_scale(0).unwrap() - moved).abs() < 1e-6 * moved);
+    // Layer 1 quantizes against the moved input scale, before and after
+    // layer 0 freezes.
+    student.calibrate(&x, 1);
+    assert!((student.input_scale(1) - moved).abs() < 1e-6 * moved);
+    student.freeze(0);
+    assert!(student.log_scales[0].is_none());
+    let frozen = student.scales[0].unwrap();
+    assert!((frozen - moved).abs() < 1e-6 * moved);
+    assert!(matches!(student.states[0], LayerState::Frozen(_)));
+    let int = student.quantize(1);
+    assert_eq!(int.s_in, frozen);
+}
