@@ -135,6 +135,23 @@ impl Sampler {
     }
 }
 
+/// The next training batch as float images (augmented when the config
+/// says so) and labels.
+fn training_batch(
+    sampler: &mut Sampler,
+    train: &TensorData,
+    config: &TrainConfig,
+    kind: DatasetKind,
+) -> (Tensor, Tensor) {
+    let indices = sampler.next(train.images.device());
+    let (x, labels) = train.gather_float(&indices);
+    if config.augment {
+        (data::augment(&x, kind), labels)
+    } else {
+        (x, labels)
+    }
+}
+
 /// Images per evaluation batch.
 const EVAL_BATCH: usize = 500;
 
@@ -212,13 +229,7 @@ pub fn train_teacher(
     let bar = bar(progress, total as u64, "teacher");
     let (mut loss_avg, mut acc_avg) = (0.0, 0.0);
     for step in 0..total {
-        let indices = sampler.next(device);
-        let (x, labels) = train.gather_float(&indices);
-        let x = if config.augment {
-            data::augment(&x, kind)
-        } else {
-            x
-        };
+        let (x, labels) = training_batch(&mut sampler, train, config, kind);
         let logits = teacher.forward(&x, true);
         let loss = logits.cross_entropy_for_logits(&labels);
         opt.set_lr(cosine(config.teacher.lr, step, total));
@@ -311,13 +322,7 @@ fn train_student(
     let mut sampler = Sampler::new(train.len(), config.batch_size);
     let mut loss_avg = 0.0;
     for step in 0..steps {
-        let indices = sampler.next(device);
-        let (x, labels) = train.gather_float(&indices);
-        let x = if config.augment {
-            data::augment(&x, kind)
-        } else {
-            x
-        };
+        let (x, labels) = training_batch(&mut sampler, train, config, kind);
         let (teacher_hidden, teacher_logits) = tch::no_grad(|| teacher.forward_all(&x));
         let out = student.forward(&x);
         let loss = distillation_loss(
@@ -345,16 +350,21 @@ fn train_student(
 /// learning rate, `student.clip_lr`).
 const CLIP_GROUP: usize = 1;
 
+/// Batches that cover `images` training images (at least one).
+fn steps_for(images: usize, config: &TrainConfig, train_len: usize) -> usize {
+    (images / config.batch_size.min(train_len)).max(1)
+}
+
 /// Steps of one progressive stage.
 fn stage_steps(config: &TrainConfig, train_len: usize) -> usize {
-    (config.student.stage_images / config.batch_size.min(train_len)).max(1)
+    steps_for(config.student.stage_images, config, train_len)
 }
 
 /// Steps of the joint fine-tune after the stages (0 when it is off).
 fn finetune_steps(config: &TrainConfig, train_len: usize) -> usize {
     match config.student.finetune_images {
         0 => 0,
-        images => (images / config.batch_size.min(train_len)).max(1),
+        images => steps_for(images, config, train_len),
     }
 }
 
