@@ -1,6 +1,6 @@
 //! `tandem train`: teacher, progressive integer student, export, verify.
 
-use anyhow::{Context, Result};
+use anyhow::Result;
 use clap::Args;
 use serde_json::json;
 use std::path::PathBuf;
@@ -36,9 +36,16 @@ pub struct TrainArgs {
     qat: bool,
     /// Regenerate the results table: train one teacher, then W8A8, W4A4,
     /// W3A3 and W2A2 with every baseline, and write the Markdown page here
-    /// (docs/results.md). Runs go to OUT/wXaY.
+    /// (docs/results.md). Runs go to OUT/wXaY. The page is rewritten after
+    /// every row; rerunning the same command keeps the rows whose
+    /// OUT/wXaY/summary.json records the same configuration, so an
+    /// interrupted run resumes.
     #[arg(long)]
     results: Option<PathBuf>,
+    /// With --results: train every row again instead of keeping finished
+    /// ones.
+    #[arg(long, requires = "results")]
+    retrain: bool,
     /// Output directory: teacher/, model/ (the integer model), summary.json.
     #[arg(long)]
     out: PathBuf,
@@ -93,15 +100,33 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
     config.validate()?;
     let progress = !args.json;
     if let Some(page) = &args.results {
-        let reports = trainer::results::run(&config, &args.out, progress)?;
-        let command = format!(
-            "tandem train --preset {} --results {} --out {}",
-            config.preset.name(),
-            page.display(),
-            args.out.display()
-        );
-        let markdown = trainer::results::markdown(&reports, &command);
-        std::fs::write(page, markdown).with_context(|| format!("writing {}", page.display()))?;
+        // Fail now, not after hours of training, when the page cannot go there.
+        let folder = match page.parent() {
+            Some(parent) if !parent.as_os_str().is_empty() => parent,
+            _ => std::path::Path::new("."),
+        };
+        if !folder.is_dir() {
+            anyhow::bail!(
+                "--results {}: folder {} does not exist; create it or give another path",
+                page.display(),
+                folder.display()
+            );
+        }
+        let command = command_line(std::env::args().skip(1));
+        let bits = &trainer::results::RESULT_BITS;
+        let reuse = if args.retrain {
+            trainer::results::Reuse::Never
+        } else {
+            trainer::results::Reuse::MatchingRows
+        };
+        let write_page = |reports: &[trainer::TrainReport]| {
+            let markdown = trainer::results::markdown(reports, &command, bits.len());
+            std::fs::write(page, markdown).map_err(|source| trainer::TrainError::Io {
+                path: page.clone(),
+                source,
+            })
+        };
+        let reports = trainer::results::run(&config, &args.out, bits, reuse, progress, write_page)?;
         if args.json {
             println!("{}", serde_json::to_string(&reports)?);
         } else {
@@ -171,6 +196,24 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
     Ok(())
 }
 
+/// `tandem ARGS...` as a shell would need it typed: what the results page
+/// records as the command that regenerates it.
+fn command_line(args: impl Iterator<Item = String>) -> String {
+    let plain = |c: char| c.is_ascii_alphanumeric() || "-_./=:,+@%".contains(c);
+    let mut line = String::from("tandem");
+    for arg in args {
+        line.push(' ');
+        if !arg.is_empty() && arg.chars().all(plain) {
+            line.push_str(&arg);
+        } else {
+            line.push('\'');
+            line.push_str(&arg.replace('\'', "'\\''"));
+            line.push('\'');
+        }
+    }
+    line
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -211,6 +254,31 @@ mod tests {
         assert!(
             message.contains("--data-dir") && message.contains("/nonexistent/data"),
             "{message}"
+        );
+    }
+
+    #[test]
+    fn command_line_quotes_what_a_shell_would_split() {
+        let args = [
+            "train",
+            "--results",
+            "docs/results.md",
+            "--out",
+            "my runs/x",
+            "--config",
+            "it's.yaml",
+        ];
+        assert_eq!(
+            command_line(args.iter().map(|s| s.to_string())),
+            "tandem train --results docs/results.md --out 'my runs/x' --config 'it'\\''s.yaml'"
+        );
+    }
+
+    #[test]
+    fn retrain_needs_results() {
+        assert!(Cli::try_parse_from(["train", "--out", "x", "--retrain"]).is_err());
+        assert!(
+            Cli::try_parse_from(["train", "--out", "x", "--results", "r.md", "--retrain"]).is_ok()
         );
     }
 

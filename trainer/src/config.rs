@@ -223,7 +223,10 @@ impl TrainConfig {
                 augment: true,
                 threads: None,
                 teacher: TeacherConfig {
-                    epochs: 30,
+                    // 8 epochs reached 93.38% on Fashion-MNIST (the target is
+                    // 92%) in 9 minutes on 2 cores; the 1/4-width rows, not
+                    // the teacher, are what make the full run long.
+                    epochs: 8,
                     lr: 2e-3,
                     weight_decay: 1e-4,
                     checkpoint: None,

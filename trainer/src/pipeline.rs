@@ -11,14 +11,14 @@ use crate::student::{LayerState, Student, StudentOutput};
 use golden::dataset::{DatasetKind, Split};
 use golden::model::{Layer, Model, Op, Provenance};
 use indicatif::{ProgressBar, ProgressStyle};
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
 use tch::{nn, nn::OptimizerConfig, Device, Kind, Tensor};
 
 /// What a run measured and where it put things (also `summary.json`).
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct TrainReport {
     pub dataset: String,
     pub preset: String,
@@ -60,9 +60,12 @@ pub struct TrainReport {
     pub stages: Vec<StageReport>,
     /// Final loss of the joint fine-tune; `None` when it is off.
     pub finetune_loss: Option<f64>,
+    /// The configuration the run used, in full: provenance, and what lets
+    /// `tandem train --results` tell whether a finished run can be reused.
+    pub config: TrainConfig,
 }
 
-#[derive(Debug, Clone, Serialize)]
+#[derive(Debug, Clone, Serialize, Deserialize)]
 pub struct StageReport {
     pub layer: String,
     pub w_bits: u8,
@@ -801,6 +804,7 @@ pub fn train(config: &TrainConfig, progress: bool) -> Result<TrainReport, TrainE
         model_dir: model_dir.clone(),
         stages,
         finetune_loss,
+        config: config.clone(),
     };
     let summary = out.join("summary.json");
     let json = serde_json::to_string_pretty(&report).expect("report serializes");

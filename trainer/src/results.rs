@@ -11,11 +11,32 @@ use std::path::Path;
 /// layers keep `first_last_wbits` (8 by default).
 pub const RESULT_BITS: [(u8, u8); 4] = [(8, 8), (4, 4), (3, 3), (2, 2)];
 
-/// Train one teacher, then for each bit-width the PTQ and all-at-once QAT
-/// baselines and the progressive student. Run `i` writes to `out/wXaY`.
-pub fn run(base: &TrainConfig, out: &Path, progress: bool) -> Result<Vec<TrainReport>, TrainError> {
+/// How [`run`] treats a row whose directory already holds a finished run.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Reuse {
+    /// Keep a finished row when its `summary.json` records exactly the
+    /// configuration this row would train with (and its model and teacher
+    /// are still there), so an interrupted table resumes where it stopped.
+    MatchingRows,
+    /// Train every row again.
+    Never,
+}
+
+/// Train one teacher, then for each bit-width in `bits` the PTQ and
+/// all-at-once QAT baselines and the progressive student. The row for
+/// WxAy writes to `out/wXaY`; `on_row` sees the rows finished so far after
+/// each one, so a caller can save partial results of a long run.
+pub fn run(
+    base: &TrainConfig,
+    out: &Path,
+    bits: &[(u8, u8)],
+    reuse: Reuse,
+    progress: bool,
+    mut on_row: impl FnMut(&[TrainReport]) -> Result<(), TrainError>,
+) -> Result<Vec<TrainReport>, TrainError> {
     let mut reports: Vec<TrainReport> = Vec::new();
-    for (w_bits, a_bits) in RESULT_BITS {
+    let mut reuse = reuse;
+    for &(w_bits, a_bits) in bits {
         let mut config = base.clone();
         config.wbits = w_bits;
         config.abits = a_bits;
@@ -28,17 +49,89 @@ pub fn run(base: &TrainConfig, out: &Path, progress: bool) -> Result<Vec<TrainRe
         if progress {
             eprintln!("== W{w_bits}A{a_bits} ==");
         }
-        reports.push(train(&config, progress)?);
+        let finished = match reuse {
+            Reuse::MatchingRows => finished_row(&config),
+            Reuse::Never => Err("reuse is off".to_string()),
+        };
+        let report = match finished {
+            Ok(report) => {
+                if progress {
+                    eprintln!(
+                        "reusing the finished run in {} (same configuration)",
+                        report.model_dir.parent().unwrap_or(out).display()
+                    );
+                }
+                report
+            }
+            Err(why) => {
+                if progress && reuse == Reuse::MatchingRows {
+                    eprintln!("training this row: {why}");
+                }
+                if config.teacher.checkpoint.is_none() && reuse == Reuse::MatchingRows {
+                    // A new teacher replaces the one the later rows were
+                    // distilled from, so none of them may be kept.
+                    if progress {
+                        eprintln!(
+                            "a new teacher is trained, so every later row is trained again too"
+                        );
+                    }
+                    reuse = Reuse::Never;
+                }
+                train(&config, progress)?
+            }
+        };
+        reports.push(report);
+        on_row(&reports)?;
     }
     Ok(reports)
+}
+
+/// The report of a finished run in `config.out` that trained with exactly
+/// `config`, or why there is none.
+pub fn finished_row(config: &TrainConfig) -> Result<TrainReport, String> {
+    let out = config.out.as_ref().ok_or("no output directory")?;
+    let summary = out.join("summary.json");
+    let text = std::fs::read_to_string(&summary)
+        .map_err(|_| format!("no finished run in {}", out.display()))?;
+    let report: TrainReport = serde_json::from_str(&text).map_err(|error| {
+        format!(
+            "{} is not a summary this version writes ({error})",
+            summary.display()
+        )
+    })?;
+    // Where each value came from (preset, file, flag) does not matter; the
+    // values do.
+    let settings = |config: &TrainConfig| TrainConfig {
+        origins: Default::default(),
+        ..config.clone()
+    };
+    if settings(&report.config) != settings(config) {
+        return Err(format!(
+            "{} was trained with a different configuration",
+            summary.display()
+        ));
+    }
+    if report.logit_mismatches > 0 {
+        return Err(format!("{} records logit mismatches", summary.display()));
+    }
+    let model = report.model_dir.join("model.yaml");
+    if !model.is_file() {
+        return Err(format!("{} is missing", model.display()));
+    }
+    if !report.teacher_dir.exists() {
+        return Err(format!("{} is missing", report.teacher_dir.display()));
+    }
+    Ok(report)
 }
 
 fn percent(value: f64) -> String {
     format!("{:.2}", 100.0 * value)
 }
 
-/// The Markdown page. `command` is the command line that regenerates it.
-pub fn markdown(reports: &[TrainReport], command: &str) -> String {
+/// The Markdown page. `command` is the command line that regenerates it;
+/// `rows_planned` is how many rows the run will have, so a page written
+/// part-way says it is incomplete.
+pub fn markdown(reports: &[TrainReport], command: &str, rows_planned: usize) -> String {
     let mut page = String::new();
     let Some(first) = reports.first() else {
         return page;
@@ -48,6 +141,14 @@ pub fn markdown(reports: &[TrainReport], command: &str) -> String {
         page,
         "Generated by `{command}`; do not edit by hand (rerun the command instead).\n"
     );
+    if reports.len() < rows_planned {
+        let _ = writeln!(
+            page,
+            "**Incomplete:** {} of {rows_planned} rows so far. The run is still going or was \
+             interrupted; the same command resumes it, reusing the finished rows.\n",
+            reports.len()
+        );
+    }
     let _ = writeln!(
         page,
         "Preset `{}` on {}: alexnet-cifar at width {}, {} training images, {} test images, seed {}, \

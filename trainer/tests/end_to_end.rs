@@ -142,3 +142,59 @@ fn learned_clips_export_bit_exact() {
         .count();
     assert!(moved > 0, "no learned clip moved: {:?}", report.stages);
 }
+
+/// `tandem train --results` resumes: a row whose summary records the same
+/// configuration is kept, a changed configuration trains again, and the
+/// caller sees every finished row as it lands.
+#[test]
+fn results_rows_resume_only_with_the_same_configuration() {
+    use trainer::results::{finished_row, run, Reuse};
+    if !fashion_mnist_present() {
+        return;
+    }
+    let out = tempfile::tempdir().unwrap();
+    let base = tiny_config(out.path(), 200, 100);
+    let bits = [(4, 4), (2, 2)];
+    let mut seen = Vec::new();
+    let first = run(
+        &base,
+        out.path(),
+        &bits,
+        Reuse::MatchingRows,
+        false,
+        |rows| {
+            seen.push(rows.len());
+            Ok(())
+        },
+    )
+    .unwrap();
+    assert_eq!(seen, [1, 2]);
+    assert_eq!(
+        first[1].config.teacher.checkpoint.as_ref(),
+        Some(&first[0].teacher_dir)
+    );
+    let as_json = |reports: &[trainer::TrainReport]| serde_json::to_string(reports).unwrap();
+
+    // Same configuration: nothing trains, the reports come back as saved.
+    let again = run(&base, out.path(), &bits, Reuse::MatchingRows, false, |_| {
+        Ok(())
+    })
+    .unwrap();
+    assert_eq!(as_json(&again), as_json(&first));
+
+    // A row with a changed configuration is not finished.
+    let mut changed = first[1].config.clone();
+    changed.student.lr *= 2.0;
+    let why = finished_row(&changed).unwrap_err();
+    assert!(why.contains("different configuration"), "{why}");
+
+    // Retraining the first row trains a new teacher, so the second row,
+    // distilled from the old one, must be retrained too.
+    std::fs::remove_file(out.path().join("w4a4/summary.json")).unwrap();
+    let retrained = run(&base, out.path(), &bits, Reuse::MatchingRows, false, |_| {
+        Ok(())
+    })
+    .unwrap();
+    assert_ne!(retrained[0].total_seconds, first[0].total_seconds);
+    assert_ne!(retrained[1].total_seconds, first[1].total_seconds);
+}
