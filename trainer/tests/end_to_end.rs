@@ -4,6 +4,20 @@
 use golden::dataset::DatasetKind;
 use trainer::{Preset, TrainConfig};
 
+/// libtorch's random generator and thread count are process-wide, and the
+/// test harness runs tests on parallel threads: two trainings at once would
+/// draw from one stream in an interleaved order and no run would be
+/// reproducible. Every test here trains while holding this lock.
+static ONE_TRAINING_AT_A_TIME: std::sync::Mutex<()> = std::sync::Mutex::new(());
+
+fn one_training_at_a_time() -> std::sync::MutexGuard<'static, ()> {
+    // A test that failed while holding the lock poisons it; the others
+    // still run.
+    ONE_TRAINING_AT_A_TIME
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
 fn fashion_mnist_present() -> bool {
     let dir = DatasetKind::FashionMnist.default_dir();
     if !dir.is_dir() {
@@ -34,6 +48,7 @@ fn tiny_config(out: &std::path::Path, train: usize, test: usize) -> TrainConfig 
 
 #[test]
 fn tiny_run_beats_chance_and_golden_agrees() {
+    let _training = one_training_at_a_time();
     if !fashion_mnist_present() {
         return;
     }
@@ -124,6 +139,7 @@ fn tiny_run_beats_chance_and_golden_agrees() {
 
 #[test]
 fn learned_clips_export_bit_exact() {
+    let _training = one_training_at_a_time();
     if !fashion_mnist_present() {
         return;
     }
@@ -149,6 +165,7 @@ fn learned_clips_export_bit_exact() {
 #[test]
 fn results_rows_resume_only_with_the_same_configuration() {
     use trainer::results::{finished_row, run, Reuse};
+    let _training = one_training_at_a_time();
     if !fashion_mnist_present() {
         return;
     }
