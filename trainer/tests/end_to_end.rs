@@ -191,6 +191,11 @@ fn results_rows_resume_only_with_the_same_configuration() {
         Some(&first[0].teacher_dir)
     );
     let as_json = |reports: &[trainer::TrainReport]| serde_json::to_string(reports).unwrap();
+    let partial = trainer::results::markdown(&first[..1], "tandem train ...", 2);
+    assert!(partial.contains("**Incomplete:** 1 of 2 rows"), "{partial}");
+    assert!(partial.contains("| W4A4 |") && !partial.contains("| W2A2 |"));
+    let complete = trainer::results::markdown(&first, "tandem train ...", 2);
+    assert!(!complete.contains("Incomplete") && complete.contains("| W2A2 |"));
 
     // Same configuration: nothing trains, the reports come back as saved.
     let again = run(&base, out.path(), &bits, Reuse::MatchingRows, false, |_| {
