@@ -5,7 +5,7 @@ CARGO ?= cargo
 TANDEM := target/release/tandem
 DEMO_DIR ?= out/demo
 
-.PHONY: all setup build demo demo-random test lint unit bench results clean
+.PHONY: all setup build demo demo-random test lint unit bench results results-full clean
 
 all: build
 
@@ -51,9 +51,14 @@ bench: setup
 	$(CARGO) bench --workspace
 
 # Regenerate docs/results.md (trains one teacher and W8A8/W4A4/W3A3/W2A2
-# students with both baselines; tens of minutes with the quick preset).
+# students with both baselines; about 6 minutes on 2 cores).
 results: build
 	$(TANDEM) train --preset quick --results docs/results.md --out out/results
+
+# The same table at the full preset's size: about 3.5 hours on 2 cores. The
+# page is rewritten after every row; rerunning resumes an interrupted run.
+results-full: build
+	$(TANDEM) train --preset full --results docs/results-full.md --out out/results-full
 
 clean:
 	$(CARGO) clean
