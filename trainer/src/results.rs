@@ -30,12 +30,11 @@ pub fn run(
     base: &TrainConfig,
     out: &Path,
     bits: &[(u8, u8)],
-    reuse: Reuse,
+    mut reuse: Reuse,
     progress: bool,
     mut on_row: impl FnMut(&[TrainReport]) -> Result<(), TrainError>,
 ) -> Result<Vec<TrainReport>, TrainError> {
     let mut reports: Vec<TrainReport> = Vec::new();
-    let mut reuse = reuse;
     for &(w_bits, a_bits) in bits {
         let mut config = base.clone();
         config.wbits = w_bits;

@@ -18,6 +18,13 @@ fn one_training_at_a_time() -> std::sync::MutexGuard<'static, ()> {
         .unwrap_or_else(|poisoned| poisoned.into_inner())
 }
 
+/// What every test here starts with: the training lock, and a scratch
+/// directory; `None` (skip) when Fashion-MNIST is not installed.
+fn training_setup() -> Option<(std::sync::MutexGuard<'static, ()>, tempfile::TempDir)> {
+    let training = one_training_at_a_time();
+    fashion_mnist_present().then(|| (training, tempfile::tempdir().unwrap()))
+}
+
 fn fashion_mnist_present() -> bool {
     let dir = DatasetKind::FashionMnist.default_dir();
     if !dir.is_dir() {
@@ -48,11 +55,9 @@ fn tiny_config(out: &std::path::Path, train: usize, test: usize) -> TrainConfig 
 
 #[test]
 fn tiny_run_beats_chance_and_golden_agrees() {
-    let _training = one_training_at_a_time();
-    if !fashion_mnist_present() {
+    let Some((_training, out)) = training_setup() else {
         return;
-    }
-    let out = tempfile::tempdir().unwrap();
+    };
     let mut config = tiny_config(out.path(), 400, 200);
     config.teacher.epochs = 4;
     config.baselines.qat = true;
@@ -139,11 +144,9 @@ fn tiny_run_beats_chance_and_golden_agrees() {
 
 #[test]
 fn learned_clips_export_bit_exact() {
-    let _training = one_training_at_a_time();
-    if !fashion_mnist_present() {
+    let Some((_training, out)) = training_setup() else {
         return;
-    }
-    let out = tempfile::tempdir().unwrap();
+    };
     let mut config = tiny_config(out.path(), 300, 100);
     config.student.learn_clip = true;
     config.student.clip_lr = 0.05;
@@ -165,11 +168,9 @@ fn learned_clips_export_bit_exact() {
 #[test]
 fn results_rows_resume_only_with_the_same_configuration() {
     use trainer::results::{finished_row, run, Reuse};
-    let _training = one_training_at_a_time();
-    if !fashion_mnist_present() {
+    let Some((_training, out)) = training_setup() else {
         return;
-    }
-    let out = tempfile::tempdir().unwrap();
+    };
     let base = tiny_config(out.path(), 200, 100);
     let bits = [(4, 4), (2, 2)];
     let mut seen = Vec::new();
