@@ -20,9 +20,11 @@ fn main() -> Result<(), Box<dyn Error>> {
     });
     presets.sort();
     for preset in presets {
-        let config = hwgen::HwConfig::from_yaml_file(&preset)?;
+        let relative = preset.strip_prefix(&root)?;
+        let design = hwgen::Design::preset(&root, relative)?;
+        let config = &design.config;
         let dir = root.join("rtl/generated").join(&config.name);
-        let files = hwgen::generate(&config);
+        let files = hwgen::generate(&design);
         hwgen::write_files(&files, &dir)?;
         for problem in hwgen::generate::diff_dir(&files, &dir)? {
             if let Some(extra) = problem.strip_prefix("extra: ") {

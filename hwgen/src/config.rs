@@ -19,6 +19,8 @@ pub const MAX_ACC_DEPTH: u32 = 65_536;
 pub const MAX_ACC_BITS: u32 = 32;
 /// Default width of the per-channel shift field (shifts 0..=31).
 pub const DEFAULT_SHIFT_BITS: u8 = 5;
+/// Widest shift field: 5 bits hold every contract shift (0..=31).
+pub const MAX_SHIFT_BITS: u8 = 5;
 
 /// How the array maps a GEMM onto its processing elements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
@@ -113,7 +115,7 @@ pub struct HwConfig {
 #[derive(Debug, Error)]
 pub enum HwConfigError {
     /// The file could not be read.
-    #[error("{origin}: cannot read hardware config: {source}")]
+    #[error("{origin}: cannot read the hardware config")]
     Read {
         /// The path.
         origin: String,
@@ -180,6 +182,8 @@ impl Problem {
     }
 }
 
+const NOT_A_MAPPING: &str = "a hardware config must be a YAML mapping of fields (name, rows, cols, dataflow, a_bits, w_bits, acc_bits, acc_depth, clock_mhz; see configs/hw-16x16-w4a4.yaml)";
+
 /// The YAML file as written, with wide integer types so that out-of-range
 /// values reach our own checks (and messages) instead of serde's.
 #[derive(serde::Deserialize)]
@@ -207,39 +211,96 @@ enum RawDataflow {
     OutputStationary,
 }
 
-/// Check that `value` lies in `range` and convert it.
-fn in_range<T: TryFrom<i64>>(
+/// The accepted range of one integer field. Loading (on the raw YAML value)
+/// and [`HwConfig::validate`] (on the typed value) check against the same
+/// table, so a range and its message are written once.
+struct Limit {
     field: &'static str,
-    value: i64,
-    range: std::ops::RangeInclusive<i64>,
-    why: &str,
-) -> Result<T, Problem> {
-    if range.contains(&value) {
-        if let Ok(converted) = T::try_from(value) {
-            return Ok(converted);
+    min: i64,
+    max: i64,
+    /// Appended to "must be MIN..=MAX".
+    why: &'static str,
+}
+
+const ROWS: Limit = Limit {
+    field: "rows",
+    min: 1,
+    max: MAX_ARRAY_DIM as i64,
+    why: "",
+};
+const COLS: Limit = Limit {
+    field: "cols",
+    ..ROWS
+};
+const A_BITS: Limit = Limit {
+    field: "a_bits",
+    min: *contract::ACT_BITS.start() as i64,
+    max: *contract::ACT_BITS.end() as i64,
+    why: " (the contract's activation widths)",
+};
+const W_BITS: Limit = Limit {
+    field: "w_bits",
+    min: *contract::WEIGHT_BITS.start() as i64,
+    max: *contract::WEIGHT_BITS.end() as i64,
+    why: " (the contract's weight widths)",
+};
+const ACC_BITS: Limit = Limit {
+    field: "acc_bits",
+    min: 1,
+    max: MAX_ACC_BITS as i64,
+    why: " (or `auto`)",
+};
+const MAX_K: Limit = Limit {
+    field: "max_k",
+    min: 1,
+    max: u32::MAX as i64,
+    why: "",
+};
+const SHIFT_BITS: Limit = Limit {
+    field: "shift_bits",
+    min: 1,
+    max: MAX_SHIFT_BITS as i64,
+    why: " (5 covers the contract's shifts 0..=31)",
+};
+const ACC_DEPTH: Limit = Limit {
+    field: "acc_depth",
+    min: 1,
+    max: MAX_ACC_DEPTH as i64,
+    why: "",
+};
+
+impl Limit {
+    fn check(&self, value: i64) -> Result<(), Problem> {
+        if (self.min..=self.max).contains(&value) {
+            Ok(())
+        } else {
+            Err(Problem::new(
+                self.field,
+                value,
+                format!("must be {}..={}{}", self.min, self.max, self.why),
+            ))
         }
     }
-    Err(Problem::new(
-        field,
-        value,
-        format!("must be {}..={}{why}", range.start(), range.end()),
-    ))
+
+    /// Check `value` and convert it to the field's type.
+    fn convert<T: TryFrom<i64>>(&self, value: i64) -> Result<T, Problem> {
+        self.check(value)?;
+        T::try_from(value).map_err(|_| {
+            Problem::new(
+                self.field,
+                value,
+                format!("must be {}..={}{}", self.min, self.max, self.why),
+            )
+        })
+    }
 }
 
 impl RawConfig {
     fn into_config(self) -> Result<HwConfig, Problem> {
-        let dim = 1..=MAX_ARRAY_DIM as i64;
-        let act = *contract::ACT_BITS.start() as i64..=*contract::ACT_BITS.end() as i64;
-        let weight = *contract::WEIGHT_BITS.start() as i64..=*contract::WEIGHT_BITS.end() as i64;
         let acc_bits = match &self.acc_bits {
             serde_norway::Value::String(text) if text == "auto" => AccBits::Auto,
             serde_norway::Value::Number(number) => match number.as_i64() {
-                Some(bits) => AccBits::Bits(in_range(
-                    "acc_bits",
-                    bits,
-                    1..=MAX_ACC_BITS as i64,
-                    " (or `auto`)",
-                )?),
+                Some(bits) => AccBits::Bits(ACC_BITS.convert(bits)?),
                 None => return Err(Problem::new("acc_bits", number, "must be `auto` or 1..=32")),
             },
             other => {
@@ -253,39 +314,21 @@ impl RawConfig {
         };
         Ok(HwConfig {
             name: self.name,
-            rows: in_range("rows", self.rows, dim.clone(), "")?,
-            cols: in_range("cols", self.cols, dim, "")?,
+            rows: ROWS.convert(self.rows)?,
+            cols: COLS.convert(self.cols)?,
             dataflow: match self.dataflow {
                 RawDataflow::WeightStationary => Dataflow::WeightStationary,
                 RawDataflow::OutputStationary => Dataflow::OutputStationary,
             },
-            a_bits: in_range(
-                "a_bits",
-                self.a_bits,
-                act,
-                " (the contract's activation widths)",
-            )?,
-            w_bits: in_range(
-                "w_bits",
-                self.w_bits,
-                weight,
-                " (the contract's weight widths)",
-            )?,
+            a_bits: A_BITS.convert(self.a_bits)?,
+            w_bits: W_BITS.convert(self.w_bits)?,
             acc_bits,
-            max_k: match self.max_k {
-                Some(k) => Some(in_range("max_k", k, 1..=i64::from(u32::MAX), "")?),
-                None => None,
-            },
+            max_k: self.max_k.map(|k| MAX_K.convert(k)).transpose()?,
             shift_bits: match self.shift_bits {
-                Some(bits) => in_range(
-                    "shift_bits",
-                    bits,
-                    1..=5,
-                    " (5 covers the contract's shifts 0..=31)",
-                )?,
+                Some(bits) => SHIFT_BITS.convert(bits)?,
                 None => DEFAULT_SHIFT_BITS,
             },
-            acc_depth: in_range("acc_depth", self.acc_depth, 1..=MAX_ACC_DEPTH as i64, "")?,
+            acc_depth: ACC_DEPTH.convert(self.acc_depth)?,
             clock_mhz: self.clock_mhz,
         })
     }
@@ -309,6 +352,17 @@ impl HwConfig {
     }
 
     fn parse(text: &str, origin: &str) -> Result<HwConfig, HwConfigError> {
+        // serde names the Rust type when the top level is not a mapping
+        // ("expected struct RawConfig"); say what the file must be instead.
+        let syntax = |message: String| HwConfigError::Syntax {
+            origin: origin.to_string(),
+            message,
+        };
+        match serde_norway::from_str::<serde_norway::Value>(text) {
+            Ok(serde_norway::Value::Mapping(_)) => {}
+            Ok(_) => return Err(syntax(NOT_A_MAPPING.to_string())),
+            Err(error) => return Err(syntax(error.to_string())),
+        }
         let raw: RawConfig =
             serde_norway::from_str(text).map_err(|error| HwConfigError::Syntax {
                 origin: origin.to_string(),
@@ -350,13 +404,8 @@ impl HwConfig {
                 "must be 1..=64 letters, digits, `-` or `_`, starting with a letter or digit (it names a directory)",
             ));
         }
-        let dims = 1..=MAX_ARRAY_DIM;
-        if !dims.contains(&self.rows) {
-            return Err(Problem::new("rows", self.rows, "must be 1..=256"));
-        }
-        if !dims.contains(&self.cols) {
-            return Err(Problem::new("cols", self.cols, "must be 1..=256"));
-        }
+        ROWS.check(self.rows.into())?;
+        COLS.check(self.cols.into())?;
         if self.dataflow == Dataflow::OutputStationary {
             return Err(Problem::new(
                 "dataflow",
@@ -364,22 +413,10 @@ impl HwConfig {
                 "not implemented yet; use weight_stationary",
             ));
         }
-        if !contract::ACT_BITS.contains(&self.a_bits) {
-            return Err(Problem::new("a_bits", self.a_bits, "must be 1..=16"));
-        }
-        if !contract::WEIGHT_BITS.contains(&self.w_bits) {
-            return Err(Problem::new("w_bits", self.w_bits, "must be 2..=16"));
-        }
-        if !(1..=5).contains(&self.shift_bits) {
-            return Err(Problem::new("shift_bits", self.shift_bits, "must be 1..=5"));
-        }
-        if !(1..=MAX_ACC_DEPTH).contains(&self.acc_depth) {
-            return Err(Problem::new(
-                "acc_depth",
-                self.acc_depth,
-                "must be 1..=65536",
-            ));
-        }
+        A_BITS.check(self.a_bits.into())?;
+        W_BITS.check(self.w_bits.into())?;
+        SHIFT_BITS.check(self.shift_bits.into())?;
+        ACC_DEPTH.check(self.acc_depth.into())?;
         if !(self.clock_mhz.is_finite() && self.clock_mhz > 0.0 && self.clock_mhz <= 100_000.0) {
             return Err(Problem::new(
                 "clock_mhz",
@@ -388,9 +425,7 @@ impl HwConfig {
             ));
         }
         if let Some(k) = self.max_k {
-            if k == 0 || k > u64::from(u32::MAX) {
-                return Err(Problem::new("max_k", k, "must be 1..=4294967295"));
-            }
+            MAX_K.check(i64::try_from(k).unwrap_or(i64::MAX))?;
         }
         match self.acc_bits {
             AccBits::Auto => {
@@ -450,27 +485,6 @@ impl HwConfig {
         }
     }
 
-    /// Width of one column sum leaving the array: the exact sum of `rows`
-    /// products, `a_bits + w_bits + ceil(log2(rows))`, capped at the
-    /// accumulator width.
-    pub fn column_sum_bits(&self) -> u32 {
-        let exact = u32::from(self.a_bits)
-            + u32::from(self.w_bits)
-            + contract::ceil_log2(self.rows as usize);
-        exact.min(self.acc_bits_resolved())
-    }
-
-    /// Width of the `wload_row` port: `ceil(log2(rows))`, at least 1.
-    pub fn row_index_bits(&self) -> u32 {
-        contract::ceil_log2(self.rows as usize).max(1)
-    }
-
-    /// Width of the `act_acc_addr` / `out_acc_addr` ports:
-    /// `ceil(log2(acc_depth))`, at least 1.
-    pub fn acc_addr_bits(&self) -> u32 {
-        contract::ceil_log2(self.acc_depth as usize).max(1)
-    }
-
     /// Largest shift the requantizer accepts: `min(31, 2^shift_bits - 1)`.
     pub fn max_shift(&self) -> u8 {
         ((1u32 << self.shift_bits) - 1).min(u32::from(contract::MAX_SHIFT)) as u8
@@ -493,39 +507,6 @@ impl HwConfig {
     /// Multiply-accumulates the array performs per cycle when busy.
     pub fn macs_per_cycle(&self) -> u64 {
         u64::from(self.rows) * u64::from(self.cols)
-    }
-
-    /// Whether a GEMM layer with `in_bits`-bit activations, `w_bits`-bit
-    /// weights, `out_bits`-bit outputs and `k` products per output runs
-    /// exactly on this hardware.
-    pub fn supports_layer(&self, in_bits: u8, w_bits: u8, out_bits: u8, k: usize) -> bool {
-        let acc = self.acc_bits_resolved();
-        (1..=self.a_bits).contains(&in_bits)
-            && (2..=self.w_bits).contains(&w_bits)
-            && (1..=self.a_bits).contains(&out_bits)
-            && k >= 1
-            && (acc == MAX_ACC_BITS || contract::accumulator_bits(in_bits, w_bits, k) <= acc)
-    }
-
-    /// This config with its widths sized for a model: `a_bits`, `w_bits`
-    /// and `max_k` set to the model's largest activation width, weight width
-    /// and GEMM K, and `acc_bits` set to `auto`. The array shape, depth and
-    /// clock are kept.
-    pub fn sized_for(
-        &self,
-        max_a_bits: u8,
-        max_w_bits: u8,
-        max_k: u64,
-    ) -> Result<HwConfig, HwConfigError> {
-        let sized = HwConfig {
-            a_bits: max_a_bits,
-            w_bits: max_w_bits,
-            acc_bits: AccBits::Auto,
-            max_k: Some(max_k),
-            ..self.clone()
-        };
-        sized.check().map_err(|problem| problem.at("<sized_for>"))?;
-        Ok(sized)
     }
 
     /// One line of the key values, for file headers and reports.
@@ -561,10 +542,13 @@ mod tests {
         let config = HwConfig::from_yaml_str(GOOD).unwrap();
         assert_eq!(config.acc_bits_resolved(), 19); // 4 + 4 + 10 + 1
         assert_eq!(config.shift_bits, 5);
-        assert_eq!(config.column_sum_bits(), 10); // 4 + 4 + 2
-        let wide = config.sized_for(16, 16, 4096).unwrap();
+        let wide = HwConfig {
+            a_bits: 16,
+            w_bits: 16,
+            max_k: Some(4096),
+            ..config
+        };
         assert_eq!(wide.acc_bits_resolved(), 32);
-        assert_eq!(wide.column_sum_bits(), 32);
     }
 
     #[test]
@@ -596,12 +580,11 @@ mod tests {
     }
 
     #[test]
-    fn supports_layer_checks_widths_and_k() {
-        let config = HwConfig::from_yaml_str(GOOD).unwrap();
-        assert!(config.supports_layer(4, 4, 4, 576));
-        assert!(config.supports_layer(2, 2, 1, 576));
-        assert!(!config.supports_layer(4, 4, 4, 577 * 2));
-        assert!(!config.supports_layer(5, 4, 4, 1));
-        assert!(!config.supports_layer(4, 4, 5, 1));
+    fn a_top_level_that_is_not_a_mapping_says_what_the_file_must_be() {
+        for text in ["- 1\n- 2\n", "42\n", "just text\n"] {
+            let error = HwConfig::from_yaml_str(text).unwrap_err().to_string();
+            assert!(error.contains("must be a YAML mapping"), "{error}");
+            assert!(!error.contains("Raw"), "{error}");
+        }
     }
 }

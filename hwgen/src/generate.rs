@@ -1,15 +1,16 @@
-//! [`generate`]: a [`HwConfig`] to a directory's worth of Verilog-2005 and
-//! tool scripts.
+//! [`generate`]: a resolved [`Design`] to a directory's worth of
+//! Verilog-2005 and tool scripts.
 //!
 //! The leaf modules are hand-written, parameterized Verilog kept in
 //! `rtl/lib/` and embedded here with `include_str!`, so the crate needs no
-//! files at run time. The generator adds a header to each, writes the
-//! config-specific top module `tandem_top` (which fixes the parameters and
-//! spells out the port widths), the file list, a yosys script and a README.
-//! Output is deterministic: the same config always yields the same bytes.
+//! files at run time. The generator adds a banner to each, writes the
+//! design-specific top module `tandem_top` (which sets every parameter, the
+//! derived widths included, and spells out the port widths), the file list,
+//! a yosys script, a README and `hw.yaml` (the resolved config). Output is
+//! deterministic: the same design always yields the same bytes.
 
+use crate::design::Design;
 use crate::ports::{ports, Port, PortDirection, TOP_MODULE};
-use crate::HwConfig;
 use std::fmt::Write as _;
 use std::path::Path;
 
@@ -70,6 +71,69 @@ pub const TOP_FILE: &str = "tandem_top.v";
 pub const FILE_LIST: &str = "files.f";
 /// File name of the yosys synthesis script.
 pub const SYNTH_SCRIPT: &str = "synth.ys";
+/// File name of the resolved config a design was generated from.
+pub const HW_YAML: &str = "hw.yaml";
+/// File name of the interface summary.
+pub const README: &str = "README.md";
+
+/// One command that checks a generated design, run from its directory.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ToolCheck {
+    /// The executable.
+    pub tool: &'static str,
+    /// Its arguments.
+    pub args: &'static [&'static str],
+    /// What it checks.
+    pub what: &'static str,
+}
+
+impl ToolCheck {
+    /// The command line as a user types it.
+    pub fn command_line(&self) -> String {
+        std::iter::once(self.tool)
+            .chain(self.args.iter().copied())
+            .collect::<Vec<_>>()
+            .join(" ")
+    }
+}
+
+/// The checks every generated design passes (the test suite runs exactly
+/// these; the README and `tandem hwgen` print them).
+pub const TOOL_CHECKS: [ToolCheck; 3] = [
+    ToolCheck {
+        tool: "verilator",
+        args: &[
+            "--lint-only",
+            "-Wall",
+            "--default-language",
+            "1364-2005",
+            "-F",
+            FILE_LIST,
+            "--top-module",
+            TOP_MODULE,
+        ],
+        what: "lint, every warning enabled",
+    },
+    ToolCheck {
+        tool: "iverilog",
+        args: &[
+            "-g2005",
+            "-Wall",
+            "-c",
+            FILE_LIST,
+            "-s",
+            TOP_MODULE,
+            "-o",
+            "/dev/null",
+        ],
+        what: "Verilog-2005 compile",
+    },
+    ToolCheck {
+        tool: "yosys",
+        args: &["-q", "-s", SYNTH_SCRIPT],
+        what: "generic synthesis and cell statistics",
+    },
+];
 
 /// The Verilog source files of a design, in compile order (leaf modules
 /// first, `tandem_top.v` last).
@@ -81,44 +145,38 @@ pub fn verilog_files() -> Vec<&'static str> {
         .collect()
 }
 
-/// Generate every file of the design described by `config`: the Verilog
-/// sources, `files.f`, `synth.ys` and `README.md`.
-///
-/// `config` should have passed [`HwConfig::validate`] (loading from YAML
-/// does that); the generator itself does not re-check it.
-pub fn generate(config: &HwConfig) -> Vec<GeneratedFile> {
+/// Generate every file of `design`: the Verilog sources, `files.f`,
+/// `synth.ys`, `README.md` and `hw.yaml`. The model's `$readmemh` images
+/// come from [`crate::memimage::requant_images`].
+pub fn generate(design: &Design) -> Vec<GeneratedFile> {
     let mut files: Vec<GeneratedFile> = LEAF_MODULES
         .iter()
         .map(|leaf| GeneratedFile {
             path: leaf.file.to_string(),
             contents: format!(
                 "{}{}",
-                header(config, "//", leaf.file, leaf.description),
+                banner(design, "//", leaf.file, leaf.description),
                 leaf.source
             ),
         })
         .collect();
-    files.push(GeneratedFile {
-        path: TOP_FILE.to_string(),
-        contents: top_module(config),
-    });
-    files.push(GeneratedFile {
-        path: FILE_LIST.to_string(),
-        contents: file_list(config),
-    });
-    files.push(GeneratedFile {
-        path: SYNTH_SCRIPT.to_string(),
-        contents: synth_script(config),
-    });
-    files.push(GeneratedFile {
-        path: "README.md".to_string(),
-        contents: readme(config),
-    });
+    let generated = [
+        (TOP_FILE, top_module(design)),
+        (FILE_LIST, file_list(design)),
+        (SYNTH_SCRIPT, synth_script(design)),
+        (README, readme(design)),
+        (HW_YAML, hw_yaml(design)),
+    ];
+    files.extend(generated.map(|(path, contents)| GeneratedFile {
+        path: path.to_string(),
+        contents,
+    }));
     files
 }
 
-/// Write `files` into `dir` (created if missing). Files already there that
-/// `files` does not name are left alone.
+/// Write `files` into `dir` (created if missing), as they are: no atomic
+/// replacement, for a fresh directory. A design directory a user points at
+/// is written with [`crate::write::write_design_dir`].
 pub fn write_files(files: &[GeneratedFile], dir: &Path) -> std::io::Result<()> {
     std::fs::create_dir_all(dir)?;
     for file in files {
@@ -156,27 +214,17 @@ pub fn diff_dir(files: &[GeneratedFile], dir: &Path) -> std::io::Result<Vec<Stri
     Ok(problems)
 }
 
-/// The "generated, do not edit" header, with `prefix` as the comment marker.
-///
-/// `source` says where the text comes from: a hand-written file in
-/// `rtl/lib/` (edit that, then regenerate) or the generator itself.
-fn header(config: &HwConfig, prefix: &str, file: &str, description: &str) -> String {
+/// The "generated, do not edit" banner, with `prefix` as the comment
+/// marker: the tandem version, the exact command that regenerates the
+/// design, its key values, every change resolution made, and where the
+/// file's text comes from (a hand-written file in `rtl/lib/`: edit that,
+/// then regenerate; or the generator itself).
+fn banner(design: &Design, prefix: &str, file: &str, description: &str) -> String {
+    let config = &design.config;
     let source = if LEAF_MODULES.iter().any(|leaf| leaf.file == file) {
         format!("rtl/lib/{file} (hand-written, parameterized)")
     } else {
         "hwgen (hwgen/src/generate.rs)".to_string()
-    };
-    let acc = match config.max_k {
-        Some(k) => format!(
-            "acc_bits={} ({}, max_k={k})",
-            config.acc_bits_resolved(),
-            config.acc_bits
-        ),
-        None => format!(
-            "acc_bits={} ({})",
-            config.acc_bits_resolved(),
-            config.acc_bits
-        ),
     };
     let rule = "=".repeat(77);
     let mut text = String::new();
@@ -188,16 +236,35 @@ fn header(config: &HwConfig, prefix: &str, file: &str, description: &str) -> Str
         }
     };
     line(&rule);
-    line("Generated by tandem hwgen. DO NOT EDIT: change the config and regenerate.");
-    line(&format!("Config:  {}", config.name));
+    line(&format!(
+        "Generated by tandem {} (hwgen). DO NOT EDIT: change the config and regenerate:",
+        env!("CARGO_PKG_VERSION")
+    ));
+    line(&format!("  {}", design.regenerate_command()));
+    match &design.model {
+        Some(model) => line(&format!(
+            "Design:  {} (sized for model {model})",
+            config.name
+        )),
+        None => line(&format!("Design:  {}", config.name)),
+    }
     line(&format!(
         "         rows={} cols={} dataflow={} a_bits={} w_bits={}",
         config.rows, config.cols, config.dataflow, config.a_bits, config.w_bits
     ));
     line(&format!(
-        "         {acc} shift_bits={} acc_depth={} clock_mhz={}",
-        config.shift_bits, config.acc_depth, config.clock_mhz
+        "         acc_bits={} max_k={} shift_bits={} acc_depth={} clock_mhz={}",
+        design.widths.acc_bits,
+        config
+            .max_k
+            .map_or_else(|| "-".to_string(), |k| k.to_string()),
+        config.shift_bits,
+        config.acc_depth,
+        config.clock_mhz
     ));
+    for change in &design.changes {
+        line(&format!("Changed: {change}"));
+    }
     line(&format!("File:    {file}: {description}"));
     line(&format!("Source:  {source}"));
     line(&rule);
@@ -213,12 +280,14 @@ fn range(width: u32) -> String {
     }
 }
 
-fn top_module(config: &HwConfig) -> String {
-    let mut text = header(
-        config,
+fn top_module(design: &Design) -> String {
+    let config = &design.config;
+    let widths = &design.widths;
+    let mut text = banner(
+        design,
         "//",
         TOP_FILE,
-        "top level: tandem_core with this config's parameters and port widths",
+        "top level: tandem_core with this design's parameters and port widths",
     );
     let latency = config.latency_cycles();
     let _ = writeln!(
@@ -230,8 +299,9 @@ fn top_module(config: &HwConfig) -> String {
          // t + {latency} (ROWS + COLS + 2). Element i of a packed port occupies\n\
          // bits [i*WIDTH +: WIDTH]."
     );
+    let _ = writeln!(text, "`default_nettype none");
     let _ = writeln!(text, "module {TOP_MODULE} (");
-    let all = ports(config);
+    let all = ports(design);
     let range_width = all.iter().map(|p| range(p.width).len()).max().unwrap_or(0);
     let name_width = all.iter().map(|p| p.name.len()).max().unwrap_or(0);
     for (index, port) in all.iter().enumerate() {
@@ -248,23 +318,72 @@ fn top_module(config: &HwConfig) -> String {
         );
     }
     let _ = writeln!(text, ");");
-    let parameters = [
-        ("ROWS", config.rows.to_string()),
-        ("COLS", config.cols.to_string()),
-        ("A_BITS", config.a_bits.to_string()),
-        ("W_BITS", config.w_bits.to_string()),
-        ("ACC_BITS", config.acc_bits_resolved().to_string()),
-        ("SHIFT_BITS", config.shift_bits.to_string()),
-        ("ACC_DEPTH", config.acc_depth.to_string()),
+    let parameters: [(&str, String, &str); 14] = [
+        ("ROWS", config.rows.to_string(), "array rows (K per tile)"),
+        (
+            "COLS",
+            config.cols.to_string(),
+            "array columns (N per tile)",
+        ),
+        ("A_BITS", config.a_bits.to_string(), "activation width"),
+        ("W_BITS", config.w_bits.to_string(), "weight width"),
+        ("ACC_BITS", widths.acc_bits.to_string(), "accumulator width"),
+        (
+            "SHIFT_BITS",
+            widths.shift_bits.to_string(),
+            "shift field width",
+        ),
+        (
+            "ACC_DEPTH",
+            config.acc_depth.to_string(),
+            "accumulator entries",
+        ),
+        ("ROW_BITS", widths.row_bits.to_string(), "wload_row width"),
+        (
+            "ADDR_BITS",
+            widths.addr_bits.to_string(),
+            "accumulator address width",
+        ),
+        ("SUM_BITS", widths.sum_bits.to_string(), "column-sum width"),
+        (
+            "META_BITS",
+            widths.meta_bits.to_string(),
+            "per-vector control bits",
+        ),
+        (
+            "BIAS_BITS",
+            widths.bias_bits.to_string(),
+            "bias / raw output width",
+        ),
+        (
+            "OUT_BITS_BITS",
+            widths.out_bits_bits.to_string(),
+            "prm_out_bits width",
+        ),
+        (
+            "PSUM_BITS",
+            psum_bits_literal(&widths.psum_bits),
+            "partial-sum width per row, row r at [r*8 +: 8]",
+        ),
     ];
+    let _ = writeln!(
+        text,
+        "    // Every width is computed once by the generator (hwgen::design::Widths)\n    // and passed down; the leaf modules have no defaults to fall back on."
+    );
     let _ = writeln!(text, "    tandem_core #(");
-    for (index, (name, value)) in parameters.iter().enumerate() {
+    let value_width = parameters
+        .iter()
+        .map(|(_, value, _)| value.lines().last().unwrap_or("").len() + 3)
+        .max()
+        .unwrap_or(0);
+    for (index, (name, value, what)) in parameters.iter().enumerate() {
         let separator = if index + 1 == parameters.len() {
-            ""
+            " "
         } else {
             ","
         };
-        let _ = writeln!(text, "        .{name:<10}({value}){separator}");
+        let cell = format!("({value}){separator}");
+        let _ = writeln!(text, "        .{name:<13}{cell:<value_width$} // {what}");
     }
     let _ = writeln!(text, "    ) u_core (");
     for (index, port) in all.iter().enumerate() {
@@ -277,12 +396,27 @@ fn top_module(config: &HwConfig) -> String {
     }
     let _ = writeln!(text, "    );");
     let _ = writeln!(text, "endmodule");
+    let _ = writeln!(text, "`default_nettype wire");
     text
 }
 
-fn file_list(config: &HwConfig) -> String {
-    let mut text = header(
-        config,
+/// The per-row partial-sum widths as a Verilog concatenation of bytes, row
+/// ROWS-1 first (most significant), eight rows per line.
+fn psum_bits_literal(psum_bits: &[u32]) -> String {
+    let bytes: Vec<String> = psum_bits.iter().rev().map(|b| format!("8'd{b}")).collect();
+    if bytes.len() <= 8 {
+        return format!("{{{}}}", bytes.join(", "));
+    }
+    let lines: Vec<String> = bytes.chunks(8).map(|chunk| chunk.join(", ")).collect();
+    format!(
+        "{{\n            {}\n        }}",
+        lines.join(",\n            ")
+    )
+}
+
+fn file_list(design: &Design) -> String {
+    let mut text = banner(
+        design,
         "//",
         FILE_LIST,
         "sources in compile order (verilator -F, or iverilog -c from this directory)",
@@ -293,18 +427,33 @@ fn file_list(config: &HwConfig) -> String {
     text
 }
 
-fn synth_script(config: &HwConfig) -> String {
-    let mut text = header(
-        config,
+fn synth_script(design: &Design) -> String {
+    let mut text = banner(
+        design,
         "#",
         SYNTH_SCRIPT,
         "generic yosys synthesis and cell statistics (run `yosys -s synth.ys` here)",
     );
+    // -defer: elaborate each module only with the parameters tandem_top
+    // gives it (the leaf modules' defaults are deliberately unusable).
     for file in verilog_files() {
-        let _ = writeln!(text, "read_verilog {file}");
+        let _ = writeln!(text, "read_verilog -defer {file}");
     }
     let _ = writeln!(text, "synth -top {TOP_MODULE}");
     let _ = writeln!(text, "stat");
+    text
+}
+
+/// The resolved config, loadable with `HwConfig::from_yaml_file`; resolving
+/// it again (with the same model) changes nothing.
+fn hw_yaml(design: &Design) -> String {
+    let mut text = banner(
+        design,
+        "#",
+        HW_YAML,
+        "the resolved hardware config these files were generated from",
+    );
+    text.push_str(&design.config.to_yaml_string());
     text
 }
 
@@ -324,10 +473,11 @@ fn port_table(all: &[Port]) -> String {
     text
 }
 
-fn readme(config: &HwConfig) -> String {
-    let header = header(config, "", "README.md", "interface summary of this design");
+fn readme(design: &Design) -> String {
+    let config = &design.config;
+    let banner = banner(design, "", README, "interface summary of this design");
     let mut text = String::from("<!--\n");
-    text.push_str(&header);
+    text.push_str(&banner);
     text.push_str("-->\n\n");
     let rows = config.rows;
     let cols = config.cols;
@@ -344,20 +494,34 @@ fn readme(config: &HwConfig) -> String {
          `docs/hardware.md` in the Tandem repository.\n",
         config.a_bits,
         config.w_bits,
-        config.acc_bits_resolved(),
+        design.widths.acc_bits,
         config.acc_depth,
-        config.max_shift(),
+        design.widths.max_shift,
     );
+    if !design.changes.is_empty() {
+        let _ = writeln!(text, "## Changes to the config as written\n");
+        for change in &design.changes {
+            let _ = writeln!(text, "- {change}");
+        }
+        text.push('\n');
+    }
     let _ = writeln!(text, "## Files\n");
     for file in verilog_files() {
         let _ = writeln!(text, "- `{file}`");
     }
     let _ = writeln!(
         text,
-        "- `{FILE_LIST}`: the sources in compile order\n- `{SYNTH_SCRIPT}`: yosys script\n"
+        "- `{FILE_LIST}`: the sources in compile order\n- `{SYNTH_SCRIPT}`: yosys script\n- `{HW_YAML}`: the resolved config (load it with `tandem hwgen --hw {HW_YAML}`)"
     );
+    if design.model.is_some() {
+        let _ = writeln!(
+            text,
+            "- `<layer>_bias.memh`, `<layer>_shift.memh`: the model's per-channel biases and shifts (`$readmemh` images)"
+        );
+    }
+    text.push('\n');
     let _ = writeln!(text, "## Ports\n");
-    text.push_str(&port_table(&ports(config)));
+    text.push_str(&port_table(&ports(design)));
     let latency = config.latency_cycles();
     let slot = config.min_slot_cycles();
     let _ = writeln!(
@@ -366,18 +530,14 @@ fn readme(config: &HwConfig) -> String {
          - Every input is sampled at the rising edge that ends the cycle it is driven in.\n\
          - Latency: a vector presented in cycle t with `act_last` is on `out_*` in cycle t + {latency} (ROWS + COLS + 2).\n\
          - Canonical schedule: prologue of {rows} cycles (load tile 0, `wswap` in the last), then one slot per tile of max(M_i, {slot}) cycles (ROWS + COLS); the next tile's rows are written in the last {rows} cycles of the slot and `prm_*` and `wswap` in its last cycle.\n\
-         - Cycles for tiles with M_0 .. M_(T-1) vectors: {rows} + sum_(i<T-1) max(M_i, {slot}) + M_(T-1) + {}.\n",
+         - Cycles for tiles with M_0 .. M_(T-1) vectors: {rows} + sum_(i<T-1) max(M_i, {slot}) + M_(T-1) + {}.\n\
+         - In simulation (Verilator, Icarus) `tandem_core` checks the protocol and stops with an `ERROR` line when a rule is broken (accumulator address, weight row, `prm_out_bits`, a slot too short to overwrite the shadow bank); synthesis skips the checks (yosys defines `SYNTHESIS`).\n",
         latency - 1
     );
-    let _ = writeln!(
-        text,
-        "## Checks\n\n\
-         ```sh\n\
-         # from this directory\n\
-         verilator --lint-only -Wall --default-language 1364-2005 -F {FILE_LIST} --top-module {TOP_MODULE}\n\
-         iverilog -g2005 -c {FILE_LIST} -s {TOP_MODULE} -o /dev/null\n\
-         yosys -s {SYNTH_SCRIPT}\n\
-         ```"
-    );
+    let _ = writeln!(text, "## Checks\n\n```sh\n# from this directory");
+    for check in TOOL_CHECKS {
+        let _ = writeln!(text, "{}   # {}", check.command_line(), check.what);
+    }
+    let _ = writeln!(text, "```");
     text
 }

@@ -8,8 +8,8 @@
 //! appears and which pixels and channels it holds. The Icarus testbench test
 //! of this crate uses it, so the schedule and the RTL are checked together.
 
+use crate::design::Design;
 use crate::schedule::{schedule, GemmShape};
-use crate::HwConfig;
 use golden::contract;
 use thiserror::Error;
 
@@ -49,7 +49,8 @@ pub struct PortInputs {
 
 impl PortInputs {
     /// All strobes low and all data zero: what an idle host drives.
-    pub fn idle(config: &HwConfig) -> PortInputs {
+    pub fn idle(design: &Design) -> PortInputs {
+        let config = &design.config;
         PortInputs {
             wload_valid: false,
             wload_row: 0,
@@ -97,9 +98,10 @@ pub struct GemmOperands<'a> {
     pub weights: &'a [i32],
     /// One bias per output channel.
     pub bias: &'a [i32],
-    /// One shift per output channel (unused when `bypass`).
+    /// One shift per output channel (driven but not applied when `bypass`).
     pub shifts: &'a [u8],
-    /// The layer's output activation width (unused when `bypass`).
+    /// The layer's output activation width, 1..=a_bits (driven but not
+    /// applied when `bypass`).
     pub out_bits: u8,
     /// Last layer: results are the raw `acc + bias` on `out_raw`.
     pub bypass: bool,
@@ -166,7 +168,8 @@ fn check_length(what: &'static str, actual: usize, expected: usize) -> Result<()
     }
 }
 
-fn check_operands(config: &HwConfig, ops: &GemmOperands<'_>) -> Result<(), HostError> {
+fn check_operands(design: &Design, ops: &GemmOperands<'_>) -> Result<(), HostError> {
+    let config = &design.config;
     let GemmShape { m, k, n } = ops.shape;
     check_length("activations", ops.activations.len(), m * k)?;
     check_length("weights", ops.weights.len(), n * k)?;
@@ -200,27 +203,29 @@ fn check_operands(config: &HwConfig, ops: &GemmOperands<'_>) -> Result<(), HostE
             reason: format!("must be {w_min}..={w_max} (w_bits = {})", config.w_bits),
         });
     }
-    if !ops.bypass {
-        let max_shift = config.max_shift();
-        if let Some((index, &value)) = ops.shifts.iter().enumerate().find(|(_, &s)| s > max_shift) {
-            return Err(HostError::Value {
-                what: "shifts",
-                index,
-                value: value.into(),
-                reason: format!(
-                    "must be 0..={max_shift} (shift_bits = {})",
-                    config.shift_bits
-                ),
-            });
-        }
-        if !(1..=config.a_bits).contains(&ops.out_bits) {
-            return Err(HostError::Value {
-                what: "out_bits",
-                index: 0,
-                value: ops.out_bits.into(),
-                reason: format!("must be 1..={} (a_bits)", config.a_bits),
-            });
-        }
+    // Checked in bypass too: the values reach the parameter ports either
+    // way (the requantizer ignores them), and the RTL's protocol checks
+    // want a valid `prm_out_bits`. crate::layer::LayerRequant supplies
+    // them for a logits layer.
+    let max_shift = design.widths.max_shift;
+    if let Some((index, &value)) = ops.shifts.iter().enumerate().find(|(_, &s)| s > max_shift) {
+        return Err(HostError::Value {
+            what: "shifts",
+            index,
+            value: value.into(),
+            reason: format!(
+                "must be 0..={max_shift} (shift_bits = {})",
+                config.shift_bits
+            ),
+        });
+    }
+    if !(1..=config.a_bits).contains(&ops.out_bits) {
+        return Err(HostError::Value {
+            what: "out_bits",
+            index: 0,
+            value: ops.out_bits.into(),
+            reason: format!("must be 1..={} (a_bits)", config.a_bits),
+        });
     }
     Ok(())
 }
@@ -232,20 +237,21 @@ fn check_operands(config: &HwConfig, ops: &GemmOperands<'_>) -> Result<(), HostE
 ///
 /// Before cycle 0 the host must have reset the design (`rst_n` low for at
 /// least one edge) or finished the previous GEMM (its last result seen).
-/// Checking that K fits the accumulator ([`HwConfig::supports_layer`]) is
+/// Checking that K fits the accumulator ([`Design::unsupported_layers`]) is
 /// the caller's job: only the layer knows its real bit-widths.
 pub fn drive_gemm(
-    config: &HwConfig,
+    design: &Design,
     ops: &GemmOperands<'_>,
     mut on_cycle: impl FnMut(u64, &PortInputs),
 ) -> Result<GemmRun, HostError> {
-    check_operands(config, ops)?;
+    check_operands(design, ops)?;
+    let config = &design.config;
     let plan = schedule(config, ops.shape);
     let rows = config.rows as usize;
     let cols = config.cols as usize;
     let k = ops.shape.k;
     let latency = config.latency_cycles();
-    let mut inputs = PortInputs::idle(config);
+    let mut inputs = PortInputs::idle(design);
     let mut outputs = Vec::new();
 
     // Shadow-bank writes that load tile `index` (rows in `row_cycles`, the
@@ -266,21 +272,16 @@ pub fn drive_gemm(
         let tile = plan.tiles[index].tile;
         inputs.prm_valid = true;
         for c in 0..cols {
-            let (bias, shift) = if c < tile.n_len && !ops.bypass {
+            // Padding columns get zero parameters (their weights are zero).
+            let (bias, shift) = if c < tile.n_len {
                 (ops.bias[tile.n0 + c], ops.shifts[tile.n0 + c])
-            } else if c < tile.n_len {
-                (ops.bias[tile.n0 + c], 0)
             } else {
                 (0, 0)
             };
             inputs.prm_bias[c] = bias;
             inputs.prm_shift[c] = shift;
         }
-        inputs.prm_out_bits = if ops.bypass {
-            config.a_bits
-        } else {
-            ops.out_bits
-        };
+        inputs.prm_out_bits = ops.out_bits;
         inputs.wswap = true;
     };
 

@@ -7,23 +7,65 @@
 //! the requantizer). `//` comment lines at the top say what the file holds;
 //! `$readmemh` skips them.
 
+use crate::design::Design;
 use crate::generate::GeneratedFile;
-use golden::model::{Model, Output};
+use crate::layer::LayerRequant;
+use golden::model::Model;
 use std::fmt::Write as _;
+use thiserror::Error;
 
-/// The bias and shift images of every compute layer of `model`.
-pub fn requant_images(model: &Model) -> Vec<GeneratedFile> {
+/// A model value the design's parameter fields cannot hold.
+#[derive(Debug, Error, PartialEq, Eq)]
+#[error("layer `{layer}` uses shift {shift} but the design's shift_bits = {shift_bits} holds at most {max_shift}; resolve the design for this model (hwgen::design::resolve, `tandem hwgen --model`)")]
+pub struct MemImageError {
+    pub layer: String,
+    pub shift: u8,
+    pub shift_bits: u8,
+    pub max_shift: u8,
+}
+
+/// Every file of `design` ([`crate::generate()`]) and, with a model, its
+/// `$readmemh` images: what `tandem hwgen` writes, what the flow puts in
+/// `hw/` and what a report copies to `rtl/`, byte for byte.
+pub fn design_files(
+    design: &Design,
+    model: Option<&Model>,
+) -> Result<Vec<GeneratedFile>, MemImageError> {
+    let mut files = crate::generate(design);
+    if let Some(model) = model {
+        files.extend(requant_images(design, model)?);
+    }
+    Ok(files)
+}
+
+/// The bias and shift images of every compute layer of `model`, checked
+/// against the fields of `design` (never an image a field cannot hold).
+pub fn requant_images(design: &Design, model: &Model) -> Result<Vec<GeneratedFile>, MemImageError> {
     let mut files = Vec::new();
     for layer in model.layers() {
         let Some(params) = layer.params() else {
             continue;
         };
-        let (mode, shifts) = match &params.output {
-            Output::Requant { bits, shifts } => (format!("requant to {bits} bits"), shifts.clone()),
-            Output::Logits => (
-                "logits (requantizer bypassed)".to_string(),
-                vec![0; params.bias.len()],
-            ),
+        let requant = LayerRequant::of(params, design.config.a_bits);
+        if let Some(&shift) = requant
+            .shifts
+            .iter()
+            .find(|&&s| s > design.widths.max_shift)
+        {
+            return Err(MemImageError {
+                layer: layer.name.clone(),
+                shift,
+                shift_bits: design.widths.shift_bits as u8,
+                max_shift: design.widths.max_shift,
+            });
+        }
+        let (mode, shifts) = if requant.bypass {
+            ("logits (requantizer bypassed)".to_string(), requant.shifts)
+        } else {
+            (
+                format!("requant to {} bits", requant.out_bits),
+                requant.shifts,
+            )
         };
         let header = |what: &str| {
             format!(
@@ -35,7 +77,10 @@ pub fn requant_images(model: &Model) -> Vec<GeneratedFile> {
         for &b in &params.bias {
             let _ = writeln!(bias, "{:08x}", b as u32);
         }
-        let mut shift = header("Shift: 0..=31");
+        let mut shift = header(&format!(
+            "Shift: 0..={} ({}-bit field)",
+            design.widths.max_shift, design.config.shift_bits
+        ));
         for &s in &shifts {
             let _ = writeln!(shift, "{s:02x}");
         }
@@ -48,7 +93,7 @@ pub fn requant_images(model: &Model) -> Vec<GeneratedFile> {
             contents: shift,
         });
     }
-    files
+    Ok(files)
 }
 
 #[cfg(test)]
@@ -66,7 +111,25 @@ mod tests {
             first_last_w_bits: None,
         };
         let model = random_model(&topology, bits, 1).unwrap();
-        let files = requant_images(&model);
+        let config = crate::HwConfig::from_yaml_str(
+            "name: t\nrows: 4\ncols: 4\ndataflow: weight_stationary\na_bits: 8\nw_bits: 4\nacc_bits: 32\nshift_bits: 5\nacc_depth: 16\nclock_mhz: 100\n",
+        )
+        .unwrap();
+        let design = crate::design::resolve(&config, Some(&model)).unwrap();
+        let files = requant_images(&design, &model).unwrap();
+        let narrow = crate::design::Design {
+            widths: crate::design::Widths::of(&crate::HwConfig {
+                shift_bits: 1,
+                ..design.config.clone()
+            }),
+            ..design.clone()
+        };
+        let error = requant_images(&narrow, &model).unwrap_err();
+        assert_eq!(error.layer, "conv1");
+        assert!(
+            error.to_string().contains("shift_bits = 1 holds at most 1"),
+            "{error}"
+        );
         // 7 compute layers, two files each.
         assert_eq!(files.len(), 14);
         let conv1 = model.layers()[0].params().unwrap();

@@ -1,9 +1,10 @@
-//! The top-level port list of `tandem_top`, derived from a [`HwConfig`].
+//! The top-level port list of `tandem_top`, derived from a [`Design`].
 //!
-//! One table drives the generated `tandem_top.v`, its `README.md` and any
-//! host that wants to check a Verilated model's ports against the config.
+//! The one place the port list lives: it drives the generated `tandem_top.v`
+//! and its `README.md`, and the simulation driver checks every verilated
+//! model's ports (names, directions, widths) against it.
 
-use crate::HwConfig;
+use crate::Design;
 
 /// Direction of a top-level port.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -41,14 +42,17 @@ pub struct Port {
 /// Verilator host always finds `Vtandem_top`).
 pub const TOP_MODULE: &str = "tandem_top";
 
-/// The ports of `tandem_top` for `config`, in declaration order.
-pub fn ports(config: &HwConfig) -> Vec<Port> {
+/// The ports of `tandem_top` for `design`, in declaration order.
+pub fn ports(design: &Design) -> Vec<Port> {
     use PortDirection::{Input, Output};
+    let config = &design.config;
+    let widths = &design.widths;
     let rows = config.rows;
     let cols = config.cols;
     let a = u32::from(config.a_bits);
     let w = u32::from(config.w_bits);
-    let s = u32::from(config.shift_bits);
+    let s = widths.shift_bits;
+    let bias = widths.bias_bits;
     let port = |name, direction, width, description: String| Port {
         name,
         direction,
@@ -72,7 +76,7 @@ pub fn ports(config: &HwConfig) -> Vec<Port> {
         port(
             "wload_row",
             Input,
-            config.row_index_bits(),
+            widths.row_bits,
             format!("array row r = 0..{} (K offset within the tile)", rows - 1),
         ),
         port(
@@ -97,8 +101,8 @@ pub fn ports(config: &HwConfig) -> Vec<Port> {
         port(
             "prm_bias",
             Input,
-            cols * 32,
-            format!("{cols} x 32-bit signed biases; column c at [c*32 +: 32]"),
+            cols * bias,
+            format!("{cols} x {bias}-bit signed biases; column c at [c*{bias} +: {bias}]"),
         ),
         port(
             "prm_shift",
@@ -106,13 +110,13 @@ pub fn ports(config: &HwConfig) -> Vec<Port> {
             cols * s,
             format!(
                 "{cols} x {s}-bit shifts (0..={}); column c at [c*{s} +: {s}]",
-                config.max_shift()
+                widths.max_shift
             ),
         ),
         port(
             "prm_out_bits",
             Input,
-            5,
+            widths.out_bits_bits,
             format!(
                 "the layer's output activation width a_out, 1..={} (clamp to 2^a_out - 1)",
                 config.a_bits
@@ -151,7 +155,7 @@ pub fn ports(config: &HwConfig) -> Vec<Port> {
         port(
             "act_acc_addr",
             Input,
-            config.acc_addr_bits(),
+            widths.addr_bits,
             format!(
                 "accumulator entry 0..{} (pixel m - m0 within the M-tile)",
                 config.acc_depth - 1
@@ -167,7 +171,7 @@ pub fn ports(config: &HwConfig) -> Vec<Port> {
         port(
             "out_acc_addr",
             Output,
-            config.acc_addr_bits(),
+            widths.addr_bits,
             "the vector's act_acc_addr".into(),
         ),
         port(
@@ -179,8 +183,8 @@ pub fn ports(config: &HwConfig) -> Vec<Port> {
         port(
             "out_raw",
             Output,
-            cols * 32,
-            format!("{cols} x 32-bit signed acc + bias; column c at [c*32 +: 32]"),
+            cols * bias,
+            format!("{cols} x {bias}-bit signed acc + bias; column c at [c*{bias} +: {bias}]"),
         ),
     ]
 }

@@ -192,14 +192,12 @@ fn in_memory_configs_are_validated_too() {
 }
 
 #[test]
-fn sized_for_sets_widths_and_checks_them() {
-    let config = HwConfig::from_yaml_str(GOOD).unwrap();
-    let sized = config.sized_for(8, 8, 9216).unwrap();
+fn a_missing_file_names_the_file_and_its_cause_once() {
+    let error = HwConfig::from_yaml_file("/nonexistent/hw.yaml").unwrap_err();
     assert_eq!(
-        (sized.a_bits, sized.w_bits, sized.max_k),
-        (8, 8, Some(9216))
+        error.to_string(),
+        "/nonexistent/hw.yaml: cannot read the hardware config"
     );
-    assert_eq!(sized.acc_bits_resolved(), 8 + 8 + 14 + 1);
-    let error = config.sized_for(17, 8, 10).unwrap_err();
-    assert_eq!(error.field(), Some("a_bits"));
+    let cause = std::error::Error::source(&error).unwrap().to_string();
+    assert!(cause.contains("No such file"), "{cause}");
 }

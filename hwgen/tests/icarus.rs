@@ -10,10 +10,10 @@
 
 mod common;
 
-use common::{config, have_tool, run_ok, verilog_paths, write_design};
+use common::{design, have_tool, run_ok, verilog_paths, write_design};
 use golden::contract;
 use hwgen::host::{drive_gemm, reference_gemm, GemmOperands, PortInputs};
-use hwgen::{GemmShape, HwConfig, PortDirection};
+use hwgen::{Design, GemmShape, PortDirection};
 use std::fmt::Write as _;
 use std::process::Command;
 
@@ -50,41 +50,46 @@ impl Bits {
 
 /// The stimulus word of one cycle: the inputs in reverse declaration order
 /// (the testbench assigns `{first input, ..., last input} = word`).
-fn stimulus_word(config: &HwConfig, inputs: &PortInputs) -> String {
+fn stimulus_word(design: &Design, inputs: &PortInputs) -> String {
+    let config = &design.config;
     let a = u32::from(config.a_bits);
     let w = u32::from(config.w_bits);
-    let s = u32::from(config.shift_bits);
+    let s = design.widths.shift_bits;
     let mut bits = Bits::default();
-    bits.push(inputs.act_acc_addr.into(), config.acc_addr_bits());
+    bits.push(inputs.act_acc_addr.into(), design.widths.addr_bits);
     bits.push(inputs.act_bypass.into(), 1);
     bits.push(inputs.act_last.into(), 1);
     bits.push(inputs.act_first.into(), 1);
     bits.push_all(inputs.act_data.iter().map(|&v| v.into()), a);
     bits.push(inputs.act_valid.into(), 1);
-    bits.push(inputs.prm_out_bits.into(), 5);
+    bits.push(inputs.prm_out_bits.into(), design.widths.out_bits_bits);
     bits.push_all(inputs.prm_shift.iter().map(|&v| v.into()), s);
-    bits.push_all(inputs.prm_bias.iter().map(|&v| v.into()), 32);
+    bits.push_all(
+        inputs.prm_bias.iter().map(|&v| v.into()),
+        design.widths.bias_bits,
+    );
     bits.push(inputs.prm_valid.into(), 1);
     bits.push(inputs.wswap.into(), 1);
     bits.push_all(inputs.wload_data.iter().map(|&v| v.into()), w);
-    bits.push(inputs.wload_row.into(), config.row_index_bits());
+    bits.push(inputs.wload_row.into(), design.widths.row_bits);
     bits.push(inputs.wload_valid.into(), 1);
     bits.to_hex()
 }
 
 /// The expected output word `{out_valid, out_bypass, out_acc_addr, out_act, out_raw}`.
 fn expected_word(
-    config: &HwConfig,
+    design: &Design,
     valid: bool,
     bypass: bool,
     addr: u32,
     act: &[i64],
     raw: &[i64],
 ) -> String {
+    let config = &design.config;
     let mut bits = Bits::default();
-    bits.push_all(raw.iter().copied(), 32);
+    bits.push_all(raw.iter().copied(), design.widths.bias_bits);
     bits.push_all(act.iter().copied(), u32::from(config.a_bits));
-    bits.push(addr.into(), config.acc_addr_bits());
+    bits.push(addr.into(), design.widths.addr_bits);
     bits.push(bypass.into(), 1);
     bits.push(valid.into(), 1);
     bits.to_hex()
@@ -117,8 +122,8 @@ impl Gemm {
 
 /// The testbench: drives the stimulus words, compares the outputs after
 /// every rising edge, prints PASS or the mismatches.
-fn testbench(config: &HwConfig, cycles: usize) -> String {
-    let ports = hwgen::ports(config);
+fn testbench(design: &Design, cycles: usize) -> String {
+    let ports = hwgen::ports(design);
     let inputs: Vec<_> = ports
         .iter()
         .filter(|p| p.direction == PortDirection::Input && p.name != "clk" && p.name != "rst_n")
@@ -205,23 +210,24 @@ enum Simulators {
 
 /// Run `gemms` back to back on `config` in Icarus (and Verilator); panic
 /// unless the RTL matches the contract at every cycle.
-fn run_on_icarus(test: &str, config: &HwConfig, gemms: &[Gemm], simulators: Simulators) {
+fn run_on_icarus(test: &str, design: &Design, gemms: &[Gemm], simulators: Simulators) {
+    let config = &design.config;
     if !(have_tool("iverilog", test) && have_tool("vvp", test)) {
         return;
     }
     let cols = config.cols as usize;
     let mut stimulus = String::new();
     // expected[c] describes the outputs during cycle c; cycle 0 is idle.
-    let idle = expected_word(config, false, false, 0, &vec![0; cols], &vec![0; cols]);
+    let idle = expected_word(design, false, false, 0, &vec![0; cols], &vec![0; cols]);
     let mut expected = vec![idle.clone()];
     let mut offset = 0u64;
     for gemm in gemms {
         let ops = gemm.operands();
         let mut driven = 0u64;
-        let run = drive_gemm(config, &ops, |cycle, inputs| {
+        let run = drive_gemm(design, &ops, |cycle, inputs| {
             assert_eq!(cycle, driven, "cycles are driven in order");
             driven += 1;
-            stimulus.push_str(&stimulus_word(config, inputs));
+            stimulus.push_str(&stimulus_word(design, inputs));
             stimulus.push('\n');
         })
         .unwrap();
@@ -251,7 +257,7 @@ fn run_on_icarus(test: &str, config: &HwConfig, gemms: &[Gemm], simulators: Simu
             }
             let addr = (output.m % config.acc_depth as usize) as u32;
             expected[(offset + output.cycle) as usize] =
-                expected_word(config, true, gemm.bypass, addr, &act, &raw_out);
+                expected_word(design, true, gemm.bypass, addr, &act, &raw_out);
         }
         offset += run.cycles;
     }
@@ -261,7 +267,7 @@ fn run_on_icarus(test: &str, config: &HwConfig, gemms: &[Gemm], simulators: Simu
         // Debugging aid: keep the testbench, stimulus and design.
         eprintln!("{test}: testbench kept in {}", scratch.path().display());
     }
-    let dir = write_design(config, scratch.path());
+    let dir = write_design(design, scratch.path());
     std::fs::write(scratch.path().join("stimulus.hex"), stimulus).unwrap();
     std::fs::write(
         scratch.path().join("expected.hex"),
@@ -270,7 +276,7 @@ fn run_on_icarus(test: &str, config: &HwConfig, gemms: &[Gemm], simulators: Simu
     .unwrap();
     std::fs::write(
         scratch.path().join("tb.v"),
-        testbench(config, offset as usize),
+        testbench(design, offset as usize),
     )
     .unwrap();
     let mut compile = Command::new("iverilog");
@@ -335,7 +341,8 @@ impl Values {
 /// shifts scaled to the accumulator range so that results spread over the
 /// whole output range (zero, saturated and everything between), and with
 /// acc + bias + rounding inside i32 (what golden guarantees).
-fn random_gemm(config: &HwConfig, seed: u64, shape: GemmShape, out_bits: u8, bypass: bool) -> Gemm {
+fn random_gemm(design: &Design, seed: u64, shape: GemmShape, out_bits: u8, bypass: bool) -> Gemm {
+    let config = &design.config;
     let mut values = Values(seed | 1);
     let act_max = i64::from(contract::activation_max(config.a_bits));
     let (w_min, w_max) = contract::weight_range(config.w_bits);
@@ -346,7 +353,7 @@ fn random_gemm(config: &HwConfig, seed: u64, shape: GemmShape, out_bits: u8, byp
     let shift_low = (typical_bits - i64::from(out_bits) - 1).max(0);
     let shift_high = (typical_bits - i64::from(out_bits) + 1)
         .max(shift_low)
-        .min(i64::from(config.max_shift()));
+        .min(i64::from(design.widths.max_shift));
     let shift_low = shift_low.min(shift_high);
     Gemm {
         shape,
@@ -369,7 +376,8 @@ fn random_gemm(config: &HwConfig, seed: u64, shape: GemmShape, out_bits: u8, byp
 
 /// Assert that a GEMM's expected results are informative: some zero, some
 /// saturated, some in between.
-fn assert_spread(config: &HwConfig, gemm: &Gemm) {
+fn assert_spread(design: &Design, gemm: &Gemm) {
+    let config = &design.config;
     let results = reference_gemm(&gemm.operands());
     let max = i64::from(contract::activation_max(gemm.out_bits));
     let zero = results.iter().filter(|&&v| v == 0).count();
@@ -385,7 +393,7 @@ fn assert_spread(config: &HwConfig, gemm: &Gemm) {
 #[test]
 fn hand_computed_2x3_w4a4() {
     // One tile: K = 2 = rows, N = 3 = cols, M = 3 pixels.
-    let config = config(2, 3, 4, 4, 4);
+    let design = design(2, 3, 4, 4, 4);
     let shape = GemmShape { m: 3, k: 2, n: 3 };
     let hidden = |out_bits| Gemm {
         shape,
@@ -422,7 +430,7 @@ fn hand_computed_2x3_w4a4() {
     assert_eq!(reference_gemm(&bypass.operands()), raw);
     run_on_icarus(
         "hand_computed_2x3_w4a4",
-        &config,
+        &design,
         &[hidden(4), hidden(2), bypass],
         Simulators::Icarus,
     );
@@ -435,17 +443,17 @@ fn tiled_gemms_2x3_w3a5() {
     // With M = 8 the tile before each N-tile boundary is full (4 vectors),
     // so the parameter write of the next N-tile lands one cycle after the
     // old parameters were last read: a slot of rows + cols - 1 would fail.
-    let config = config(2, 3, 5, 3, 4);
+    let design = design(2, 3, 5, 3, 4);
     let gemms = [
-        random_gemm(&config, 1, GemmShape { m: 8, k: 5, n: 7 }, 3, false),
-        random_gemm(&config, 2, GemmShape { m: 10, k: 5, n: 7 }, 5, false),
-        random_gemm(&config, 3, GemmShape { m: 5, k: 3, n: 2 }, 5, true),
+        random_gemm(&design, 1, GemmShape { m: 8, k: 5, n: 7 }, 3, false),
+        random_gemm(&design, 2, GemmShape { m: 10, k: 5, n: 7 }, 5, false),
+        random_gemm(&design, 3, GemmShape { m: 5, k: 3, n: 2 }, 5, true),
     ];
-    assert_spread(&config, &gemms[0]);
-    assert_spread(&config, &gemms[1]);
+    assert_spread(&design, &gemms[0]);
+    assert_spread(&design, &gemms[1]);
     run_on_icarus(
         "tiled_gemms_2x3_w3a5",
-        &config,
+        &design,
         &gemms,
         Simulators::IcarusAndVerilator,
     );
@@ -454,17 +462,17 @@ fn tiled_gemms_2x3_w3a5() {
 #[test]
 fn tiled_gemms_4x4_w8a8_compute_bound() {
     // acc_depth 16 >= rows + cols = 8: weight loads hide behind compute.
-    let config = config(4, 4, 8, 8, 16);
+    let design = design(4, 4, 8, 8, 16);
     let gemms = [
-        random_gemm(&config, 4, GemmShape { m: 37, k: 10, n: 6 }, 8, false),
-        random_gemm(&config, 5, GemmShape { m: 20, k: 4, n: 4 }, 6, false),
-        random_gemm(&config, 6, GemmShape { m: 3, k: 9, n: 5 }, 8, true),
+        random_gemm(&design, 4, GemmShape { m: 37, k: 10, n: 6 }, 8, false),
+        random_gemm(&design, 5, GemmShape { m: 20, k: 4, n: 4 }, 6, false),
+        random_gemm(&design, 6, GemmShape { m: 3, k: 9, n: 5 }, 8, true),
     ];
-    assert_spread(&config, &gemms[0]);
-    assert_spread(&config, &gemms[1]);
+    assert_spread(&design, &gemms[0]);
+    assert_spread(&design, &gemms[1]);
     run_on_icarus(
         "tiled_gemms_4x4_w8a8_compute_bound",
-        &config,
+        &design,
         &gemms,
         Simulators::Icarus,
     );
@@ -472,14 +480,14 @@ fn tiled_gemms_4x4_w8a8_compute_bound() {
 
 #[test]
 fn tiny_1x1_w2a2() {
-    let config = config(1, 1, 2, 2, 2);
+    let design = design(1, 1, 2, 2, 2);
     run_on_icarus(
         "tiny_1x1_w2a2",
-        &config,
+        &design,
         &[
-            random_gemm(&config, 7, GemmShape { m: 3, k: 2, n: 2 }, 2, false),
-            random_gemm(&config, 8, GemmShape { m: 1, k: 1, n: 1 }, 1, false),
-            random_gemm(&config, 9, GemmShape { m: 2, k: 3, n: 1 }, 2, true),
+            random_gemm(&design, 7, GemmShape { m: 3, k: 2, n: 2 }, 2, false),
+            random_gemm(&design, 8, GemmShape { m: 1, k: 1, n: 1 }, 1, false),
+            random_gemm(&design, 9, GemmShape { m: 2, k: 3, n: 1 }, 2, true),
         ],
         Simulators::Icarus,
     );
@@ -491,8 +499,8 @@ fn w16a16_partial_sums_wrap_modulo_2_pow_32() {
     // 2 * 65535 * 32767 = 4_294_770_690, does not fit i32 and wraps, but
     // the second K-tile brings the total back to a value that fits, and the
     // result is exact (golden only guarantees that the final sum fits).
-    let config = config(2, 2, 16, 16, 2);
-    assert_eq!(config.acc_bits_resolved(), 32);
+    let design = design(2, 2, 16, 16, 2);
+    assert_eq!(design.widths.acc_bits, 32);
     let gemm = |bypass, shifts: Vec<u8>| Gemm {
         shape: GemmShape { m: 2, k: 4, n: 2 },
         activations: vec![65535, 65535, 65535, 65534, 65535, 65535, 65535, 65535],
@@ -513,7 +521,7 @@ fn w16a16_partial_sums_wrap_modulo_2_pow_32() {
     assert_eq!(raw, [32767 + 100, -98301 - 100, 100, -65535 - 100]);
     run_on_icarus(
         "w16a16_partial_sums_wrap_modulo_2_pow_32",
-        &config,
+        &design,
         &[ops, gemm(true, vec![0, 0])],
         Simulators::IcarusAndVerilator,
     );

@@ -5,36 +5,38 @@
 
 mod common;
 
-use common::{config, have_tool, run_ok, verilog_paths, write_design};
-use hwgen::HwConfig;
+use common::{design, have_tool, run_ok, write_design};
+use hwgen::generate::ToolCheck;
+use hwgen::{Design, HwConfig, TOOL_CHECKS};
 use std::path::Path;
 use std::process::Command;
 
 /// (a_bits, w_bits) pairs: W2A2, W3A5, W4A4, W8A8, W16A16.
 const WIDTHS: [(u8, u8); 5] = [(2, 2), (5, 3), (4, 4), (8, 8), (16, 16)];
 
-fn lint(config: &HwConfig, scratch: &Path) {
-    let dir = write_design(config, scratch);
-    let mut verilator = Command::new("verilator");
-    verilator
-        .args(["--lint-only", "-Wall", "--default-language", "1364-2005"])
-        .args(["--top-module", hwgen::TOP_MODULE, "-F"])
-        .arg(dir.join("files.f"));
-    run_ok(verilator, &format!("verilator lint of {}", config.name));
+/// The documented check of `tool` (hwgen::TOOL_CHECKS), run in the
+/// design's directory exactly as its README prints it.
+fn run_check(tool: &str, design: &Design, scratch: &Path) -> String {
+    let check: &ToolCheck = TOOL_CHECKS.iter().find(|c| c.tool == tool).unwrap();
+    let dir = write_design(design, scratch);
+    let mut command = Command::new(check.tool);
+    command.current_dir(&dir).args(check.args);
+    run_ok(
+        command,
+        &format!("{} of {}", check.command_line(), design.config.name),
+    )
 }
 
-fn compile_icarus(config: &HwConfig, scratch: &Path) {
-    let dir = write_design(config, scratch);
-    let mut iverilog = Command::new("iverilog");
-    iverilog
-        .args(["-g2005", "-Wall", "-s", hwgen::TOP_MODULE, "-o"])
-        .arg(scratch.join(format!("{}.vvp", config.name)))
-        .args(verilog_paths(&dir));
-    let log = run_ok(iverilog, &format!("iverilog compile of {}", config.name));
+fn lint(design: &Design, scratch: &Path) {
+    run_check("verilator", design, scratch);
+}
+
+fn compile_icarus(design: &Design, scratch: &Path) {
+    let log = run_check("iverilog", design, scratch);
     assert!(
         !log.contains("warning"),
         "iverilog warned on {}:\n{log}",
-        config.name
+        design.config.name
     );
 }
 
@@ -45,12 +47,12 @@ fn check_shape(rows: u32, cols: u32, acc_depth: u32) {
     let icarus = have_tool("iverilog", &test);
     let scratch = tempfile::tempdir().unwrap();
     for (a_bits, w_bits) in WIDTHS {
-        let config = config(rows, cols, a_bits, w_bits, acc_depth);
+        let design = design(rows, cols, a_bits, w_bits, acc_depth);
         if verilator {
-            lint(&config, scratch.path());
+            lint(&design, scratch.path());
         }
         if icarus {
-            compile_icarus(&config, scratch.path());
+            compile_icarus(&design, scratch.path());
         }
     }
 }
@@ -92,12 +94,12 @@ fn lint_odd_shapes() {
         (5, 2, 12, 3, 100),
         (3, 3, 16, 2, 1),
     ] {
-        let config = config(rows, cols, a_bits, w_bits, depth);
+        let design = design(rows, cols, a_bits, w_bits, depth);
         if verilator {
-            lint(&config, scratch.path());
+            lint(&design, scratch.path());
         }
         if icarus {
-            compile_icarus(&config, scratch.path());
+            compile_icarus(&design, scratch.path());
         }
     }
 }
@@ -110,46 +112,106 @@ fn presets_lint_and_compile() {
     let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
     for preset in ["hw-8x8-w4a4", "hw-16x16-w4a4", "hw-16x16-w8a8"] {
         let config = HwConfig::from_yaml_file(configs.join(format!("{preset}.yaml"))).unwrap();
+        let design = Design::of(&config).unwrap();
         if verilator {
-            lint(&config, scratch.path());
+            lint(&design, scratch.path());
         }
         if icarus {
-            compile_icarus(&config, scratch.path());
+            compile_icarus(&design, scratch.path());
         }
     }
 }
 
-fn synthesize(config: &HwConfig) {
+fn synthesize(design: &Design) {
     let scratch = tempfile::tempdir().unwrap();
-    let dir = write_design(config, scratch.path());
+    let dir = write_design(design, scratch.path());
     let mut yosys = Command::new("yosys");
-    yosys.current_dir(&dir).args(["-q", "-s", "synth.ys"]);
-    // `stat` prints even under -q only with -T; ask for the log instead.
-    yosys.args(["-l", "synth.log"]);
-    run_ok(yosys, &format!("yosys synth of {}", config.name));
+    // The documented check runs `-q`; ask for a log to read the statistics.
+    yosys
+        .current_dir(&dir)
+        .args(["-q", "-s", hwgen::generate::SYNTH_SCRIPT, "-l", "synth.log"]);
+    run_ok(yosys, &format!("yosys synth of {}", design.config.name));
     let log = std::fs::read_to_string(dir.join("synth.log")).unwrap();
     assert!(
         log.contains("Number of cells"),
         "yosys printed no cell statistics for {}:\n{log}",
-        config.name
+        design.config.name
     );
     assert!(
         !log.contains("ERROR"),
         "yosys reported an error for {}:\n{log}",
-        config.name
+        design.config.name
     );
 }
 
 #[test]
 fn yosys_synthesizes_2x3_w4a4() {
     if have_tool("yosys", "yosys_synthesizes_2x3_w4a4") {
-        synthesize(&config(2, 3, 4, 4, 4));
+        synthesize(&design(2, 3, 4, 4, 4));
     }
 }
 
 #[test]
 fn yosys_synthesizes_4x4_w8a8() {
     if have_tool("yosys", "yosys_synthesizes_4x4_w8a8") {
-        synthesize(&config(4, 4, 8, 8, 8));
+        synthesize(&design(4, 4, 8, 8, 8));
+    }
+}
+
+/// A leaf module instantiated without its parameters must not elaborate in
+/// any of the three tools: no silently differing defaults.
+#[test]
+fn a_missing_parameter_override_fails_elaboration_everywhere() {
+    let scratch = tempfile::tempdir().unwrap();
+    let dir = write_design(&design(2, 2, 4, 4, 4), scratch.path());
+    let wrapper = dir.join("bad_wrapper.v");
+    std::fs::write(
+        &wrapper,
+        "`default_nettype none\nmodule bad_wrapper (input wire clk, input wire [3:0] d, output wire [3:0] q);\n    tandem_delay_line u_line (.clk(clk), .rst_n(1'b1), .in_data(d), .out_data(q));\nendmodule\n`default_nettype wire\n",
+    )
+    .unwrap();
+    let sources = [dir.join("tandem_delay_line.v"), wrapper];
+    let expect_failure = |mut command: Command, tool: &str| {
+        let output = command.output().unwrap();
+        let log = String::from_utf8_lossy(&output.stdout).into_owned()
+            + &String::from_utf8_lossy(&output.stderr);
+        assert!(
+            !output.status.success(),
+            "{tool} accepted a missing parameter:\n{log}"
+        );
+        assert!(
+            log.contains("tandem_delay_line_needs_WIDTH_and_DEPTH_of_at_least_1"),
+            "{tool} failed for another reason:\n{log}"
+        );
+    };
+    if have_tool("verilator", "missing parameter") {
+        let mut command = Command::new("verilator");
+        command
+            .args([
+                "--lint-only",
+                "-Wall",
+                "-Wno-DECLFILENAME",
+                "--top-module",
+                "bad_wrapper",
+            ])
+            .args(&sources);
+        expect_failure(command, "verilator");
+    }
+    if have_tool("iverilog", "missing parameter") {
+        let mut command = Command::new("iverilog");
+        command
+            .args(["-g2005", "-s", "bad_wrapper", "-o", "/dev/null"])
+            .args(&sources);
+        expect_failure(command, "iverilog");
+    }
+    if have_tool("yosys", "missing parameter") {
+        let script = format!(
+            "read_verilog {} {}; hierarchy -check -top bad_wrapper",
+            sources[0].display(),
+            sources[1].display()
+        );
+        let mut command = Command::new("yosys");
+        command.args(["-q", "-p", &script]);
+        expect_failure(command, "yosys");
     }
 }

@@ -6,7 +6,7 @@
 //! with `TANDEM_BLESS=1`.
 
 use hwgen::generate::diff_dir;
-use hwgen::{generate, write_files, HwConfig};
+use hwgen::{generate, resolve, write_files, Design, HwConfig};
 use std::path::{Path, PathBuf};
 
 fn root() -> PathBuf {
@@ -55,9 +55,11 @@ fn checked_in_rtl_matches_the_generator() {
     let bless = std::env::var_os("TANDEM_BLESS").is_some_and(|v| v == "1");
     let mut stale = Vec::new();
     for path in presets() {
-        let config = HwConfig::from_yaml_file(&path).unwrap();
+        let relative = path.strip_prefix(root()).unwrap();
+        let design = Design::preset(&root(), relative).unwrap();
+        let config = &design.config;
         let dir = root().join("rtl/generated").join(&config.name);
-        let files = generate(&config);
+        let files = generate(&design);
         if bless {
             write_files(&files, &dir).unwrap();
             for problem in diff_dir(&files, &dir).unwrap() {
@@ -76,4 +78,32 @@ fn checked_in_rtl_matches_the_generator() {
          (or `TANDEM_BLESS=1 cargo test -p hwgen --test presets`)",
         stale.join("\n  ")
     );
+}
+
+#[test]
+fn every_preset_has_its_resolved_config_and_it_resolves_to_itself() {
+    for path in presets() {
+        let name = HwConfig::from_yaml_file(&path).unwrap().name;
+        let hw_yaml = root().join("rtl/generated").join(&name).join("hw.yaml");
+        let resolved = HwConfig::from_yaml_file(&hw_yaml).unwrap();
+        let design = resolve(&resolved, None).unwrap();
+        assert!(design.changes.is_empty(), "{name}: {:?}", design.changes);
+        assert_eq!(
+            design.config, resolved,
+            "{name}: hw.yaml is already resolved"
+        );
+        let banner = std::fs::read_to_string(
+            root()
+                .join("rtl/generated")
+                .join(&name)
+                .join("tandem_top.v"),
+        )
+        .unwrap();
+        assert!(
+            banner.contains(&format!(
+                "tandem hwgen --hw configs/{name}.yaml --out rtl/generated/{name}"
+            )),
+            "{name}: the banner names the regenerate command"
+        );
+    }
 }

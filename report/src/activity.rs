@@ -15,10 +15,11 @@
 //! `docs/energy-area.md`; the comments below say why each count is what it is.
 
 use crate::energy_table::Primitive;
+use crate::registers::{RegisterInventory, Role};
 use golden::contract::{self, INPUT_BITS};
 use golden::model::Model;
 use hwgen::schedule::tiles;
-use hwgen::{GemmShape, HwConfig};
+use hwgen::{Design, GemmShape};
 use serde::Serialize;
 
 /// What the report breaks energy down by.
@@ -195,7 +196,7 @@ impl GemmShapeJson {
 impl LayerWork {
     /// Bits of the layer's weights and per-channel parameters (32-bit bias
     /// and `shift_bits` shift), packed at the layer's widths.
-    pub fn weight_bits(&self, shift_bits: u8) -> u64 {
+    pub fn weight_bits(&self, shift_bits: u32) -> u64 {
         let shape = self.shape;
         shape.n as u64 * shape.k as u64 * u64::from(self.w_bits)
             + shape.n as u64 * (32 + u64::from(shift_bits))
@@ -334,19 +335,13 @@ fn psum_bits(a: u32, w: u32, r: usize, acc_bits: u32) -> u32 {
 /// (linear layers: `M = batch`), so weight tiles are loaded once per M-tile
 /// of `acc_depth` pixels rather than once per image; weights are fetched
 /// from DRAM once per batch.
-pub fn count_layer(config: &HwConfig, work: &LayerWork, batch: usize) -> LayerActivity {
+pub fn count_layer(design: &Design, work: &LayerWork, batch: usize) -> LayerActivity {
     let batch = batch.max(1);
+    let config = &design.config;
     let rows = config.rows as usize;
     let cols = config.cols as usize;
-    let hw_a = u32::from(config.a_bits);
-    let hw_w = u32::from(config.w_bits);
-    let acc = config.acc_bits_resolved();
-    let sum = config.column_sum_bits();
-    let shift = u32::from(config.shift_bits);
-    let addr = config.acc_addr_bits();
-    // Per-vector control that travels with the data: bank, first, last,
-    // bypass and the accumulator address (tandem_core's META_BITS).
-    let meta = 4 + addr;
+    let acc = design.widths.acc_bits;
+    let shift = design.widths.shift_bits;
     let in_bits = u32::from(work.in_bits);
     let w_bits = u32::from(work.w_bits);
     let shape = GemmShape {
@@ -355,26 +350,25 @@ pub fn count_layer(config: &HwConfig, work: &LayerWork, batch: usize) -> LayerAc
         n: work.shape.n,
     };
 
-    // Per-vector register bits, the same for every tile (physical widths:
-    // a flip-flop clocks whatever value it holds; the RTL has no clock gating).
-    let skew_bits: u64 = (1..rows).map(|r| r as u64).sum::<u64>() * u64::from(hw_a + 1);
-    let activation_bits_per_vector = rows as u64 * u64::from(hw_a) // input register
-        + u64::from(meta) // its control input register
-        + skew_bits
-        + (rows * cols) as u64 * u64::from(hw_a + 1) // PE activation + bank bit
-        + (rows + cols - 1) as u64 * u64::from(1 + meta); // valid + control delay lines
-    let psum_register_bits: u64 = (0..rows)
-        .map(|r| cols as u64 * u64::from(psum_bits(hw_a, hw_w, r, acc)))
-        .sum();
-    let deskew_bits: u64 = (0..cols).map(|c| (cols - 1 - c) as u64).sum::<u64>() * u64::from(sum);
-    let psum_bits_per_vector = psum_register_bits + deskew_bits;
-    // Weights: PE shadow register and the wload input register; parameters:
-    // bias + shift per column and out_bits, input register and bank.
-    let weight_load_bits_per_tile = 2 * (rows * cols) as u64 * u64::from(hw_w)
-        + 2 * (cols as u64 * (32 + u64::from(shift)) + 5);
-    // Result stage (valid, bank, bypass, address) and output registers
-    // (valid, bypass, address, C activations, C raw 32-bit values).
-    let result_bits_per_vector = cols as u64 * u64::from(hw_a + 32) + 2 * u64::from(addr) + 5;
+    // Register bits per event, from the design's register list (checked
+    // against yosys per module, tests/registers.rs). Physical widths: a
+    // flip-flop clocks whatever value it holds; the RTL has no clock gating.
+    let registers = RegisterInventory::of(design);
+    let activation_bits_per_vector = registers.role_bits(Role::Activation);
+    let psum_bits_per_vector = registers.role_bits(Role::Psum);
+    // A tile load writes one of the two weight and parameter banks, the
+    // weight input register once per array row, the parameter inputs once.
+    let weight_load_bits_per_tile = registers.role_bits(Role::WeightBank) / 2
+        + rows as u64 * registers.role_bits(Role::WeightInput)
+        + registers.role_bits(Role::ParamBank) / 2
+        + registers.role_bits(Role::ParamInput);
+    let result_bits_per_vector = registers.role_bits(Role::Result);
+    // Per vector and column: read and write one entry, and the result register.
+    let accumulator_bits_per_column = 2 * u64::from(acc) + u64::from(acc);
+    debug_assert_eq!(
+        registers.role_bits(Role::AccOut),
+        cols as u64 * u64::from(acc)
+    );
     // Requantizer arithmetic per output value, in 32-bit add equivalents:
     // bias add, rounding add, barrel shift and clamp compare for hidden
     // layers; just the bias add for logits.
@@ -441,7 +435,7 @@ pub fn count_layer(config: &HwConfig, work: &LayerWork, batch: usize) -> LayerAc
             None,
             "accumulator read + write + output register (vectors x cols)",
             m * cols as u64,
-            m * cols as u64 * 3 * u64::from(acc),
+            m * cols as u64 * accumulator_bits_per_column,
         );
         terms.add(
             K::Accumulator,
@@ -500,7 +494,7 @@ pub fn count_layer(config: &HwConfig, work: &LayerWork, batch: usize) -> LayerAc
     use ActionKind as K;
     use Primitive as P;
     let outputs = shape.m as u64 * shape.n as u64;
-    let weight_bits = work.weight_bits(config.shift_bits);
+    let weight_bits = work.weight_bits(design.widths.shift_bits);
     terms.add(
         K::WeightBuffer,
         P::Sram,
@@ -574,13 +568,13 @@ pub struct BufferSizes {
 }
 
 impl BufferSizes {
-    pub fn for_layers(config: &HwConfig, layers: &[LayerWork], batch: usize) -> BufferSizes {
+    pub fn for_layers(design: &Design, layers: &[LayerWork], batch: usize) -> BufferSizes {
         let batch = batch.max(1);
         BufferSizes {
             batch,
             weight_buffer_bits: layers
                 .iter()
-                .map(|l| l.weight_bits(config.shift_bits))
+                .map(|l| l.weight_bits(design.widths.shift_bits))
                 .max()
                 .unwrap_or(0),
             activation_buffer_bits: batch as u64

@@ -25,6 +25,7 @@ pub mod activity;
 pub mod energy;
 pub mod energy_table;
 mod plots;
+pub mod registers;
 mod render;
 pub mod synth;
 
@@ -34,7 +35,8 @@ pub use synth::{SynthFlow, SynthOptions};
 use activity::{count_layer, layer_work, BufferSizes, GemmShapeJson, LayerActivity, LayerWork};
 use energy::{layer_energy, totals, EnergyTotals, LayerEnergy};
 use golden::model::Model;
-use hwgen::{HwConfig, HwConfigError};
+use hwgen::memimage::MemImageError;
+use hwgen::{Design, HwConfig, HwSummary};
 use serde::Serialize;
 use sim::array::{ArrayOptions, ArraySim, DriverError};
 use std::path::{Path, PathBuf};
@@ -50,9 +52,9 @@ pub const MAX_BATCH: usize = 4096;
 /// Why a report could not be built or written.
 #[derive(Debug, Error)]
 pub enum ReportError {
-    #[error("cannot size the hardware config for the model: {0}")]
-    Config(#[from] HwConfigError),
-    #[error("the RTL simulation failed: {0}")]
+    #[error("the design cannot hold the model")]
+    Design(#[from] MemImageError),
+    #[error("the RTL simulation failed")]
     Simulation(#[from] DriverError),
     #[error("{0}")]
     Inputs(String),
@@ -83,9 +85,9 @@ pub enum ProgressEvent {
 
 /// Everything [`build_report`] needs.
 pub struct ReportInputs<'a> {
-    /// The hardware config as given (sized for the model when it cannot run
-    /// it as is, like `tandem sim network` does).
-    pub hw_config: &'a HwConfig,
+    /// The resolved design point (`hwgen::resolve` with the model): the
+    /// report simulates, counts, prices and synthesizes exactly this.
+    pub design: &'a Design,
     /// Where the config came from (a path), for the report.
     pub hw_config_origin: String,
     pub model: &'a Model,
@@ -111,10 +113,10 @@ pub struct ReportInputs<'a> {
 impl<'a> ReportInputs<'a> {
     /// Inputs with defaults: no images (modeled only), the default batch
     /// sizes, all synthesis flows.
-    pub fn new(hw_config: &'a HwConfig, model: &'a Model, energy_table: &'a EnergyTable) -> Self {
+    pub fn new(design: &'a Design, model: &'a Model, energy_table: &'a EnergyTable) -> Self {
         ReportInputs {
-            hw_config,
-            hw_config_origin: format!("<config {}>", hw_config.name),
+            design,
+            hw_config_origin: format!("<config {}>", design.config.name),
             model,
             model_origin: format!("<model {}>", model.name),
             images: &[],
@@ -138,14 +140,13 @@ impl<'a> ReportInputs<'a> {
 /// The design point.
 #[derive(Debug, Clone, Serialize)]
 pub struct DesignInfo {
-    /// The config the RTL was generated from (after sizing).
+    /// The config the RTL was generated from (resolved for the model).
     pub config: HwConfig,
     pub config_origin: String,
     /// `config.summary()`.
     pub summary: String,
-    /// Why the config was resized for the model, if it was.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub sized_for_model: Option<String>,
+    /// The resolved widths and every change made to the config as written.
+    pub hw: HwSummary,
     pub acc_bits: u32,
     pub macs_per_cycle: u64,
     /// `2 * rows * cols * clock`: the array's peak, GOPS.
@@ -308,6 +309,10 @@ pub struct Report {
     pub assumptions: Vec<&'static str>,
     /// Things the reader must know about this run.
     pub notes: Vec<String>,
+    /// The design's files (`hwgen::design_files`), written to `rtl/`:
+    /// byte for byte what `tandem hwgen --model` writes for it.
+    #[serde(skip)]
+    pub rtl: Vec<hwgen::GeneratedFile>,
 }
 
 /// The assumptions behind every modeled figure (docs/energy-area.md has
@@ -360,15 +365,15 @@ fn throughput(
 
 /// Energy of every layer at `batch`, and the buffers assumed.
 fn energy_at_batch(
-    config: &HwConfig,
+    design: &Design,
     table: &EnergyTable,
     works: &[LayerWork],
     batch: usize,
 ) -> (Vec<LayerActivity>, Vec<LayerEnergy>, BufferSizes) {
-    let buffers = BufferSizes::for_layers(config, works, batch);
+    let buffers = BufferSizes::for_layers(design, works, batch);
     let activities: Vec<LayerActivity> = works
         .iter()
-        .map(|work| count_layer(config, work, batch))
+        .map(|work| count_layer(design, work, batch))
         .collect();
     let energies = activities
         .iter()
@@ -385,26 +390,13 @@ pub fn build_report(inputs: &ReportInputs<'_>) -> Result<Report, ReportError> {
     let table = inputs.energy_table;
     let mut notes = Vec::new();
 
-    // The same sizing step as `tandem sim network`.
-    let mut config = inputs.hw_config.clone();
-    config.validate()?;
-    let problems = hwgen::sizing::unsupported_layers(&config, model);
-    let sized_for_model = if problems.is_empty() {
-        None
-    } else {
-        let sized = hwgen::sizing::size_for_model(&config, model)?;
-        let why = format!(
-            "{} cannot run this model as is ({}); the report is for the config sized for the model (a_bits={} w_bits={} acc_bits={}), as `tandem hwgen --model` generates it",
-            config.name,
-            problems[0],
-            sized.a_bits,
-            sized.w_bits,
-            sized.acc_bits_resolved()
-        );
-        notes.push(why.clone());
-        config = sized;
-        Some(why)
-    };
+    // Resolved once by the caller: no sizing here.
+    let design = inputs.design;
+    let config = &design.config;
+    let rtl = hwgen::design_files(design, Some(model))?;
+    for change in &design.changes {
+        notes.push(format!("the config was resolved for the model: {change}"));
+    }
 
     let mut batch_sizes: Vec<usize> = inputs.batch_sizes.clone();
     batch_sizes.push(1);
@@ -439,7 +431,7 @@ pub fn build_report(inputs: &ReportInputs<'_>) -> Result<Report, ReportError> {
                 "building the RTL of {} with Verilator (cached after the first time)",
                 config.name
             )));
-            let mut array = ArraySim::new(&config, &ArrayOptions::default())?;
+            let mut array = ArraySim::new(design, &ArrayOptions::default())?;
             let total = inputs.images.len();
             inputs.report(ProgressEvent::Stage(format!(
                 "simulating {total} images on the RTL"
@@ -493,13 +485,13 @@ pub fn build_report(inputs: &ReportInputs<'_>) -> Result<Report, ReportError> {
     let mut batches = Vec::new();
     let mut batch1 = None;
     for &batch in &batch_sizes {
-        let (activities, energies, buffers) = energy_at_batch(&config, table, &works, batch);
+        let (activities, energies, buffers) = energy_at_batch(design, table, &works, batch);
         let cycles: u64 = activities
             .iter()
-            .map(|a| hwgen::gemm_cycles(&config, a.shape.gemm()))
+            .map(|a| hwgen::gemm_cycles(config, a.shape.gemm()))
             .sum();
         let figures = throughput(
-            &config,
+            config,
             "modeled (hwgen::gemm_cycles per layer GEMM)".into(),
             batch,
             cycles as f64,
@@ -538,7 +530,7 @@ pub fn build_report(inputs: &ReportInputs<'_>) -> Result<Report, ReportError> {
         .zip(activities)
         .zip(energies)
         .map(|((work, activity), energy)| {
-            let cycles_modeled = hwgen::gemm_cycles(&config, work.shape.gemm());
+            let cycles_modeled = hwgen::gemm_cycles(config, work.shape.gemm());
             let macs = work.shape.macs();
             let cycles_measured = run
                 .as_ref()
@@ -570,7 +562,7 @@ pub fn build_report(inputs: &ReportInputs<'_>) -> Result<Report, ReportError> {
 
     let measured = run.as_ref().map(|run| {
         throughput(
-            &config,
+            config,
             format!(
                 "measured (Verilator RTL simulation, {} images, mean cycles per image)",
                 inputs.images.len()
@@ -590,26 +582,26 @@ pub fn build_report(inputs: &ReportInputs<'_>) -> Result<Report, ReportError> {
         );
     }
 
-    let area = area_report(&config, inputs, table);
+    let area = area_report(design, inputs, table);
     if let Some(message) = &area.message {
         notes.push(format!("area: {message}"));
     }
 
     let weight_bytes = works
         .iter()
-        .map(|w| w.weight_bits(config.shift_bits))
+        .map(|w| w.weight_bits(design.widths.shift_bits))
         .sum::<u64>()
         .div_ceil(8);
     Ok(Report {
         tandem_version: env!("CARGO_PKG_VERSION"),
         design: DesignInfo {
             summary: config.summary(),
-            acc_bits: config.acc_bits_resolved(),
+            acc_bits: design.widths.acc_bits,
             macs_per_cycle: config.macs_per_cycle(),
             peak_gops: 2.0 * config.macs_per_cycle() as f64 * config.clock_mhz / 1e3,
             config_origin: inputs.hw_config_origin.clone(),
-            sized_for_model,
-            config,
+            hw: design.summary(),
+            config: config.clone(),
         },
         model: ModelInfo {
             name: model.name.clone(),
@@ -628,10 +620,12 @@ pub fn build_report(inputs: &ReportInputs<'_>) -> Result<Report, ReportError> {
         energy_table: table.clone(),
         assumptions: ASSUMPTIONS.to_vec(),
         notes,
+        rtl,
     })
 }
 
-fn area_report(config: &HwConfig, inputs: &ReportInputs<'_>, table: &EnergyTable) -> AreaReport {
+fn area_report(design: &Design, inputs: &ReportInputs<'_>, table: &EnergyTable) -> AreaReport {
+    let config = &design.config;
     let Some(options) = &inputs.synthesis else {
         return AreaReport {
             status: "skipped",
@@ -665,7 +659,7 @@ fn area_report(config: &HwConfig, inputs: &ReportInputs<'_>, table: &EnergyTable
             ok: result.ok(),
         })
     };
-    let flows = match synth::synthesize(config, options, &on_done) {
+    let flows = match synth::synthesize(design, options, &on_done) {
         Ok(flows) => flows,
         Err(error) => {
             return AreaReport {
@@ -746,6 +740,7 @@ impl Report {
         let area = &self.area.summary;
         serde_json::json!({
             "design": self.design.config.name,
+            "hw": self.design.hw,
             "model": self.model.name,
             "images_per_s": headline.images_per_s,
             "images_per_s_basis": headline.basis,
@@ -813,7 +808,7 @@ impl Report {
                 )?;
             }
         }
-        for file in hwgen::generate(&self.design.config) {
+        for file in &self.rtl {
             write(&format!("rtl/{}", file.path), &file.contents)?;
         }
         Ok(written)

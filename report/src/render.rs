@@ -262,8 +262,8 @@ pub fn markdown(report: &Report, plots: &[Plot]) -> String {
         "- Hardware: `{}` from `{}`: {}",
         config.name, design.config_origin, design.summary
     );
-    if let Some(why) = &design.sized_for_model {
-        let _ = writeln!(md, "- Sized for the model: {why}");
+    for change in &design.hw.changes {
+        let _ = writeln!(md, "- Resolved for the model: {change}");
     }
     let _ = writeln!(
         md,

@@ -375,7 +375,7 @@ fn run_flow(flow: SynthFlow, dir: &Path, options: &SynthOptions) -> FlowResult {
     let stat_file = format!("{}-stat.json", flow.name());
     let mut script = String::new();
     for file in hwgen::generate::verilog_files() {
-        script.push_str(&format!("read_verilog {file}\n"));
+        script.push_str(&format!("read_verilog -defer {file}\n"));
     }
     script.push_str(flow.command());
     script.push('\n');
@@ -454,15 +454,15 @@ fn run_flow(flow: SynthFlow, dir: &Path, options: &SynthOptions) -> FlowResult {
     result
 }
 
-/// Run the requested flows in parallel on `config`'s generated RTL.
+/// Run the requested flows in parallel on `design`'s generated RTL.
 /// `on_flow_done` is called (from the flow's thread) as each finishes.
 pub fn synthesize(
-    config: &hwgen::HwConfig,
+    design: &hwgen::Design,
     options: &SynthOptions,
     on_flow_done: &(dyn Fn(&FlowResult) + Sync),
 ) -> std::io::Result<Vec<FlowResult>> {
     let dir = tempfile_dir()?;
-    let files = hwgen::generate(config);
+    let files = hwgen::generate(design);
     hwgen::write_files(&files, &dir)?;
     let results = std::thread::scope(|scope| {
         let handles: Vec<_> = options

@@ -35,7 +35,7 @@ fn counted_macs_equal_the_models_macs_for_every_layer() {
         let config = config(rows, cols, depth, 8, 8);
         for work in &works {
             for batch in [1, 3] {
-                let activity = count_layer(&config, work, batch);
+                let activity = count_layer(&hwgen::Design::of(&config).unwrap(), work, batch);
                 assert_eq!(
                     activity.macs,
                     batch as u64 * model.layer_macs(work.index),
@@ -81,7 +81,7 @@ fn port_counts(config: &HwConfig, shape: GemmShape) -> (PortCounts, u64) {
         bypass: false,
     };
     let mut counts = PortCounts::default();
-    let run = drive_gemm(config, &ops, |_, inputs| {
+    let run = drive_gemm(&hwgen::Design::of(config).unwrap(), &ops, |_, inputs| {
         counts.weight_rows += u64::from(inputs.wload_valid);
         counts.parameter_loads += u64::from(inputs.prm_valid);
         counts.vectors += u64::from(inputs.act_valid);
@@ -109,7 +109,7 @@ fn tile_counts_match_what_the_host_drives_on_the_ports() {
                 reads_image: false,
                 writes_logits: false,
             };
-            let activity = count_layer(&config, &work, 1);
+            let activity = count_layer(&hwgen::Design::of(&config).unwrap(), &work, 1);
             let (ports, cycles) = port_counts(&config, shape);
             let counted = PortCounts {
                 weight_rows: activity.weight_rows_loaded,
@@ -152,8 +152,8 @@ fn a_batch_streams_as_more_gemm_rows_and_fetches_weights_once() {
         reads_image: false,
         writes_logits: false,
     };
-    let one = count_layer(&config, &work, 1);
-    let thirty_two = count_layer(&config, &work, 32);
+    let one = count_layer(&hwgen::Design::of(&config).unwrap(), &work, 1);
+    let thirty_two = count_layer(&hwgen::Design::of(&config).unwrap(), &work, 32);
     assert_eq!(thirty_two.shape.m, 32);
     // Same tiles (M fits one M-tile), 32x the vectors and MACs.
     assert_eq!(one.tiles, thirty_two.tiles);

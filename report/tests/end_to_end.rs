@@ -9,7 +9,7 @@ use hwgen::{AccBits, Dataflow, HwConfig};
 use report::{build_report, EnergyTable, ReportInputs, SynthOptions};
 use std::path::PathBuf;
 
-fn small_design() -> (HwConfig, golden::model::Model) {
+fn small_design() -> (hwgen::Design, golden::model::Model) {
     let topology = Topology::new(Preset::AlexnetCifar, 0.125, 1, 10).unwrap();
     let bits = RandomBits {
         w_bits: 4,
@@ -30,7 +30,7 @@ fn small_design() -> (HwConfig, golden::model::Model) {
         acc_depth: 64,
         clock_mhz: 200.0,
     };
-    (config, model)
+    (hwgen::resolve(&config, Some(&model)).unwrap(), model)
 }
 
 fn image() -> Vec<i32> {
@@ -58,8 +58,8 @@ fn small_design_report_end_to_end() {
     inputs.batch_sizes = vec![1, 4];
     let report = build_report(&inputs).unwrap();
 
-    // Sized like `tandem sim network`: 8-bit image bytes and 8-bit weights.
-    assert!(report.design.sized_for_model.is_some());
+    // Resolved for the model: 8-bit image bytes and 8-bit weights.
+    assert!(!report.design.hw.changes.is_empty());
     assert_eq!(
         (report.design.config.a_bits, report.design.config.w_bits),
         (8, 8)

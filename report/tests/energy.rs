@@ -42,8 +42,16 @@ fn tiny_energy(in_bits: u8, w_bits: u8) -> LayerEnergy {
     assert_eq!(config.acc_bits_resolved(), 13);
     let work = tiny_layer(in_bits, w_bits);
     let table = EnergyTable::default_45nm();
-    let buffers = BufferSizes::for_layers(&config, std::slice::from_ref(&work), 1);
-    layer_energy(&table, &buffers, &count_layer(&config, &work, 1))
+    let buffers = BufferSizes::for_layers(
+        &hwgen::Design::of(&config).unwrap(),
+        std::slice::from_ref(&work),
+        1,
+    );
+    layer_energy(
+        &table,
+        &buffers,
+        &count_layer(&hwgen::Design::of(&config).unwrap(), &work, 1),
+    )
 }
 
 #[test]
@@ -150,8 +158,16 @@ fn a_users_table_is_the_one_that_prices() {
     let table = EnergyTable::from_yaml_str(&doubled, "doubled.yaml").unwrap();
     let config = tiny_config();
     let work = tiny_layer(4, 4);
-    let buffers = BufferSizes::for_layers(&config, std::slice::from_ref(&work), 1);
-    let energy = layer_energy(&table, &buffers, &count_layer(&config, &work, 1));
+    let buffers = BufferSizes::for_layers(
+        &hwgen::Design::of(&config).unwrap(),
+        std::slice::from_ref(&work),
+        1,
+    );
+    let energy = layer_energy(
+        &table,
+        &buffers,
+        &count_layer(&hwgen::Design::of(&config).unwrap(), &work, 1),
+    );
     assert!(close(energy.kind(ActionKind::Multiply).pj.typical, 1.8));
     assert_eq!(table.origin, "doubled.yaml");
 }

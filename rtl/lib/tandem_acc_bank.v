@@ -4,19 +4,21 @@
 // A GEMM whose K is larger than the array's ROWS is streamed as several
 // K-tiles over the same output pixels. Entry `addr` holds the running sum for
 // pixel m0 + addr: the first K-tile (in_first) overwrites it with the column
-// sum, later K-tiles add to it. The bias is not stored here; it is added by
-// the requantizer at 34 bits, so ACC_BITS only has to hold the exact sum of
-// products.
+// sum, later K-tiles add to it. The bias is not stored here; the requantizer
+// adds it in 32-bit two's complement, so ACC_BITS only has to hold the exact
+// sum of products.
 //
 // The entries are a register file with a combinational read: a
 // read-modify-write completes in one cycle, so back-to-back vectors to the
 // same entry need no forwarding. (An SRAM macro with a synchronous read
 // would read one pipeline stage earlier; the address is known in time.)
+`default_nettype none
 module tandem_acc_bank #(
-    parameter integer ACC_BITS  = 24, // accumulator width (>= SUM_BITS)
-    parameter integer SUM_BITS  = 18, // width of a column sum from the array
-    parameter integer ACC_DEPTH = 16, // entries (output pixels per M-tile)
-    parameter integer ADDR_BITS = 4   // entry index width, $clog2(ACC_DEPTH) (at least 1)
+    // Required (no usable default): a missing override fails elaboration.
+    parameter integer ACC_BITS  = 0, // accumulator width (>= SUM_BITS, <= 32)
+    parameter integer SUM_BITS  = 0, // width of a column sum from the array
+    parameter integer ACC_DEPTH = 0, // entries (output pixels per M-tile)
+    parameter integer ADDR_BITS = 0  // entry index width (2^ADDR_BITS >= ACC_DEPTH)
 ) (
     input  wire                       clk,
     input  wire                       in_valid, // a column sum arrives this cycle
@@ -26,6 +28,14 @@ module tandem_acc_bank #(
     // Registered: the updated entry, one cycle after in_valid.
     output reg  signed [ACC_BITS-1:0] acc_out
 );
+    // Parameter check (see tandem_delay_line).
+    generate
+        if (SUM_BITS < 2 || ACC_BITS < SUM_BITS || ACC_BITS > 32 || ACC_DEPTH < 1
+                || ADDR_BITS < 1 || (1 << ADDR_BITS) < ACC_DEPTH) begin : gen_bad_parameters
+            tandem_acc_bank_needs_SUM_BITS_le_ACC_BITS_le_32_and_ADDR_BITS_for_ACC_DEPTH u_error ();
+        end
+    endgenerate
+
     reg signed [ACC_BITS-1:0] entries [0:ACC_DEPTH-1];
 
     // Sign-extend (see tandem_pe for why the sign bit is replicated OUT-IN+1 times).
@@ -40,3 +50,4 @@ module tandem_acc_bank #(
         acc_out <= acc_next;
     end
 endmodule
+`default_nettype wire

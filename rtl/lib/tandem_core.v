@@ -10,17 +10,27 @@
 //
 // Every input port is registered once here, so every host action takes effect
 // at the following clock edge and no input drives deep logic directly.
+//
+// Every parameter is required and set by the generated tandem_top: the
+// generator (hwgen::design::Widths) computes each derived width once and
+// passes it down, so the RTL, the simulation driver and the reports cannot
+// disagree about a width.
+`default_nettype none
 module tandem_core #(
-    parameter integer ROWS       = 4,   // K rows of a weight tile
-    parameter integer COLS       = 4,   // output channels of a weight tile
-    parameter integer A_BITS     = 8,   // unsigned activation width
-    parameter integer W_BITS     = 8,   // signed weight width
-    parameter integer ACC_BITS   = 20,  // accumulator bank width (<= 32)
-    parameter integer SHIFT_BITS = 5,   // requantizer shift field width (1..5)
-    parameter integer ACC_DEPTH  = 16,  // accumulator entries per column
-    // Derived, do not override.
-    parameter integer ROW_BITS   = (ROWS > 1) ? $clog2(ROWS) : 1,
-    parameter integer ADDR_BITS  = (ACC_DEPTH > 1) ? $clog2(ACC_DEPTH) : 1
+    parameter integer ROWS          = 0, // K rows of a weight tile
+    parameter integer COLS          = 0, // output channels of a weight tile
+    parameter integer A_BITS        = 0, // unsigned activation width
+    parameter integer W_BITS        = 0, // signed weight width
+    parameter integer ACC_BITS      = 0, // accumulator bank width (<= 32)
+    parameter integer SHIFT_BITS    = 0, // requantizer shift field width (1..5)
+    parameter integer ACC_DEPTH     = 0, // accumulator entries per column
+    parameter integer ROW_BITS      = 0, // wload_row width
+    parameter integer ADDR_BITS     = 0, // accumulator address width
+    parameter integer SUM_BITS      = 0, // column-sum width (last row of PSUM_BITS)
+    parameter integer META_BITS     = 0, // per-vector control: bank, first, last, bypass, address
+    parameter integer BIAS_BITS     = 0, // bias / raw output width (32)
+    parameter integer OUT_BITS_BITS = 0, // prm_out_bits width
+    parameter [8*ROWS-1:0] PSUM_BITS = 0 // per-row partial-sum widths, row r at [r*8 +: 8]
 ) (
     input  wire                       clk,
     input  wire                       rst_n,        // synchronous, active low
@@ -33,9 +43,9 @@ module tandem_core #(
 
     // ---- per-tile requantizer parameters into the shadow bank, one cycle ----
     input  wire                       prm_valid,
-    input  wire [COLS*32-1:0]         prm_bias,     // column c: [c*32 +: 32], signed
+    input  wire [COLS*BIAS_BITS-1:0]  prm_bias,     // column c: [c*BIAS_BITS +: BIAS_BITS], signed
     input  wire [COLS*SHIFT_BITS-1:0] prm_shift,    // column c: [c*SHIFT_BITS +: SHIFT_BITS]
-    input  wire [4:0]                 prm_out_bits, // layer output activation width
+    input  wire [OUT_BITS_BITS-1:0]   prm_out_bits, // layer output activation width
 
     // ---- activation vectors, one per cycle ----
     input  wire                       act_valid,
@@ -50,15 +60,18 @@ module tandem_core #(
     output reg                        out_bypass,
     output reg  [ADDR_BITS-1:0]       out_acc_addr,
     output reg  [COLS*A_BITS-1:0]     out_act,      // column c: [c*A_BITS +: A_BITS], unsigned
-    output reg  [COLS*32-1:0]         out_raw       // column c: [c*32 +: 32], signed acc + bias
+    output reg  [COLS*BIAS_BITS-1:0]  out_raw       // column c: [c*BIAS_BITS +: BIAS_BITS], signed acc + bias
 );
-    // Column-sum width: exact, or capped at ACC_BITS (see tandem_systolic_array).
-    localparam integer EXACT_SUM_BITS = A_BITS + W_BITS + $clog2(ROWS);
-    localparam integer SUM_BITS = (EXACT_SUM_BITS < ACC_BITS) ? EXACT_SUM_BITS : ACC_BITS;
     // Cycles from the input registers to the accumulator stage.
     localparam integer ARRAY_DELAY = ROWS + COLS - 1;
-    // Per-vector control that travels alongside the data: {bank, first, last, bypass, addr}.
-    localparam integer META_BITS = 4 + ADDR_BITS;
+
+    // Parameter check (see tandem_delay_line); the leaf modules check theirs.
+    generate
+        if (ROWS < 1 || COLS < 1 || ACC_DEPTH < 1 || META_BITS != 4 + ADDR_BITS
+                || BIAS_BITS < 1 || OUT_BITS_BITS < 1) begin : gen_bad_parameters
+            tandem_core_needs_every_parameter_set_by_tandem_top u_error ();
+        end
+    endgenerate
 
     // =========================================================================
     // Bank pointer. Vectors presented while active_bank = b use weight and
@@ -73,16 +86,19 @@ module tandem_core #(
     // =========================================================================
     // Input registers.
     // =========================================================================
+    // The shadow bank at the edge a write was sampled: weight and parameter
+    // writes of the same cycle always target the same bank, so one register
+    // serves both.
+    reg                   shadow_bank_q;
+
     reg                   wload_valid_q;
     reg [ROW_BITS-1:0]    wload_row_q;
     reg [COLS*W_BITS-1:0] wload_data_q;
-    reg                   wload_bank_q;
 
     reg                       prm_valid_q;
-    reg [COLS*32-1:0]         prm_bias_q;
+    reg [COLS*BIAS_BITS-1:0]  prm_bias_q;
     reg [COLS*SHIFT_BITS-1:0] prm_shift_q;
-    reg [4:0]                 prm_out_bits_q;
-    reg                       prm_bank_q;
+    reg [OUT_BITS_BITS-1:0]   prm_out_bits_q;
 
     reg                   act_valid_q;
     reg [ROWS*A_BITS-1:0] act_data_q;
@@ -98,13 +114,12 @@ module tandem_core #(
             prm_valid_q   <= prm_valid;
             act_valid_q   <= act_valid;
         end
+        shadow_bank_q  <= ~active_bank;
         wload_row_q    <= wload_row;
         wload_data_q   <= wload_data;
-        wload_bank_q   <= ~active_bank;
         prm_bias_q     <= prm_bias;
         prm_shift_q    <= prm_shift;
         prm_out_bits_q <= prm_out_bits;
-        prm_bank_q     <= ~active_bank;
         act_data_q     <= act_data;
         act_meta_q     <= {active_bank, act_first, act_last, act_bypass, act_acc_addr};
     end
@@ -112,16 +127,16 @@ module tandem_core #(
     // =========================================================================
     // Requantizer parameter banks (double-buffered like the weights).
     // =========================================================================
-    reg [COLS*32-1:0]         bias_bank0, bias_bank1;
+    reg [COLS*BIAS_BITS-1:0]  bias_bank0, bias_bank1;
     reg [COLS*SHIFT_BITS-1:0] shift_bank0, shift_bank1;
-    reg [4:0]                 out_bits_bank0, out_bits_bank1;
+    reg [OUT_BITS_BITS-1:0]   out_bits_bank0, out_bits_bank1;
     always @(posedge clk) begin
-        if (prm_valid_q && !prm_bank_q) begin
+        if (prm_valid_q && !shadow_bank_q) begin
             bias_bank0     <= prm_bias_q;
             shift_bank0    <= prm_shift_q;
             out_bits_bank0 <= prm_out_bits_q;
         end
-        if (prm_valid_q && prm_bank_q) begin
+        if (prm_valid_q && shadow_bank_q) begin
             bias_bank1     <= prm_bias_q;
             shift_bank1    <= prm_shift_q;
             out_bits_bank1 <= prm_out_bits_q;
@@ -133,15 +148,17 @@ module tandem_core #(
     // =========================================================================
     wire [COLS*SUM_BITS-1:0] column_sums;
     tandem_systolic_array #(
-        .ROWS    (ROWS),
-        .COLS    (COLS),
-        .A_BITS  (A_BITS),
-        .W_BITS  (W_BITS),
-        .ACC_BITS(ACC_BITS)
+        .ROWS     (ROWS),
+        .COLS     (COLS),
+        .A_BITS   (A_BITS),
+        .W_BITS   (W_BITS),
+        .ROW_BITS (ROW_BITS),
+        .SUM_BITS (SUM_BITS),
+        .PSUM_BITS(PSUM_BITS)
     ) u_array (
         .clk         (clk),
         .weight_we   (wload_valid_q),
-        .weight_wbank(wload_bank_q),
+        .weight_wbank(shadow_bank_q),
         .weight_wrow (wload_row_q),
         .weight_wdata(wload_data_q),
         .act_vector  (act_data_q),
@@ -196,12 +213,12 @@ module tandem_core #(
     end
 
     // Parameters of the bank the vector was computed with.
-    wire [COLS*32-1:0]         res_bias     = res_bank ? bias_bank1 : bias_bank0;
+    wire [COLS*BIAS_BITS-1:0]  res_bias     = res_bank ? bias_bank1 : bias_bank0;
     wire [COLS*SHIFT_BITS-1:0] res_shift    = res_bank ? shift_bank1 : shift_bank0;
-    wire [4:0]                 res_out_bits = res_bank ? out_bits_bank1 : out_bits_bank0;
+    wire [OUT_BITS_BITS-1:0]   res_out_bits = res_bank ? out_bits_bank1 : out_bits_bank0;
 
-    wire [COLS*A_BITS-1:0] requant_act;
-    wire [COLS*32-1:0]     requant_raw;
+    wire [COLS*A_BITS-1:0]    requant_act;
+    wire [COLS*BIAS_BITS-1:0] requant_raw;
 
     genvar c;
     generate
@@ -221,17 +238,19 @@ module tandem_core #(
             );
 
             tandem_requant #(
-                .A_BITS    (A_BITS),
-                .ACC_BITS  (ACC_BITS),
-                .SHIFT_BITS(SHIFT_BITS)
+                .A_BITS       (A_BITS),
+                .ACC_BITS     (ACC_BITS),
+                .SHIFT_BITS   (SHIFT_BITS),
+                .BIAS_BITS    (BIAS_BITS),
+                .OUT_BITS_BITS(OUT_BITS_BITS)
             ) u_requant (
                 .acc     (acc_result[c*ACC_BITS +: ACC_BITS]),
-                .bias    (res_bias[c*32 +: 32]),
+                .bias    (res_bias[c*BIAS_BITS +: BIAS_BITS]),
                 .shift   (res_shift[c*SHIFT_BITS +: SHIFT_BITS]),
                 .out_bits(res_out_bits),
                 .bypass  (res_bypass),
                 .act     (requant_act[c*A_BITS +: A_BITS]),
-                .raw     (requant_raw[c*32 +: 32])
+                .raw     (requant_raw[c*BIAS_BITS +: BIAS_BITS])
             );
         end
     endgenerate
@@ -247,4 +266,78 @@ module tandem_core #(
         out_act      <= requant_act;
         out_raw      <= requant_raw;
     end
+
+`ifndef SYNTHESIS
+    // =========================================================================
+    // Protocol checks, simulation only (yosys defines SYNTHESIS and skips
+    // them; Verilator and Icarus run them). A violation prints an ERROR
+    // line naming the rule and stops the simulation with $stop. The rules
+    // are those of docs/hardware.md ("Protocol"); the canonical schedule
+    // meets them by construction.
+    // =========================================================================
+    // 64-bit copies (the product with 64'd1 sizes the expression).
+    localparam [63:0] ROWS_64 = 64'd1 * ROWS;
+    localparam [63:0] COLS_64 = 64'd1 * COLS;
+    reg [63:0] check_cycle;          // rising edges since reset
+    reg [63:0] check_last_vector0;   // cycle of the last vector that used bank 0
+    reg [63:0] check_last_vector1;   //   ... bank 1
+    reg [1:0]  check_bank_used;      // a vector has used bank b since reset
+    wire [63:0] check_row_64 = {{(64 - ROW_BITS){1'b0}}, wload_row};
+    wire        check_shadow = ~active_bank;
+    wire [63:0] check_shadow_last = check_shadow ? check_last_vector1 : check_last_vector0;
+    wire        check_shadow_used = check_shadow ? check_bank_used[1] : check_bank_used[0];
+
+    // Waiver: for some shapes a rule cannot be broken (a 1-bit prm_out_bits
+    // on 1-bit hardware, say) and Verilator flags the always-false compare.
+    /* verilator lint_off CMPCONST */
+    always @(posedge clk) begin
+        if (!rst_n) begin
+            check_cycle     <= 64'd0;
+            check_bank_used <= 2'b00;
+        end else begin
+            check_cycle <= check_cycle + 64'd1;
+            if (act_valid) begin
+                if (active_bank) check_last_vector1 <= check_cycle;
+                else check_last_vector0 <= check_cycle;
+                if (active_bank) check_bank_used[1] <= 1'b1;
+                else check_bank_used[0] <= 1'b1;
+                if ({{(32 - ADDR_BITS){1'b0}}, act_acc_addr} >= ACC_DEPTH) begin
+                    $display("%m: ERROR: act_acc_addr = %0d must be below ACC_DEPTH = %0d (cycle %0d)",
+                             act_acc_addr, ACC_DEPTH, check_cycle);
+                    $stop;
+                end
+            end
+            if (wload_valid) begin
+                if ({{(32 - ROW_BITS){1'b0}}, wload_row} >= ROWS) begin
+                    $display("%m: ERROR: wload_row = %0d must be below ROWS = %0d (cycle %0d)",
+                             wload_row, ROWS, check_cycle);
+                    $stop;
+                end
+                // Row r may overwrite the shadow bank from cycle t + C + r - 1 on,
+                // t being the last vector that used it.
+                if (check_shadow_used && check_cycle + 64'd1 < check_shadow_last + COLS_64 + check_row_64) begin
+                    $display("%m: ERROR: weight row %0d written in cycle %0d, but a vector of cycle %0d still reads that bank: the slot is too short (rows must be written at least COLS + row - 1 = %0d cycles after the last vector of the bank)",
+                             wload_row, check_cycle, check_shadow_last, COLS_64 + check_row_64 - 64'd1);
+                    $stop;
+                end
+            end
+            if (prm_valid) begin
+                if (prm_out_bits == {OUT_BITS_BITS{1'b0}}
+                        || {{(32 - OUT_BITS_BITS){1'b0}}, prm_out_bits} > A_BITS) begin
+                    $display("%m: ERROR: prm_out_bits = %0d must be 1..%0d (cycle %0d)",
+                             prm_out_bits, A_BITS, check_cycle);
+                    $stop;
+                end
+                // Parameters may overwrite the shadow bank from cycle t + R + C on.
+                if (check_shadow_used && check_cycle < check_shadow_last + ROWS_64 + COLS_64) begin
+                    $display("%m: ERROR: parameters written in cycle %0d, but a vector of cycle %0d still reads that bank: the slot is too short (at least ROWS + COLS = %0d cycles)",
+                             check_cycle, check_shadow_last, ROWS + COLS);
+                    $stop;
+                end
+            end
+        end
+    end
+    /* verilator lint_on CMPCONST */
+`endif
 endmodule
+`default_nettype wire

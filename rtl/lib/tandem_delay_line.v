@@ -4,15 +4,26 @@
 // bits that travel alongside a vector. Data-only lines tie rst_n high, so
 // synthesis builds them without reset logic; control lines whose contents
 // must be known after reset (valid bits) connect the real reset.
+`default_nettype none
 module tandem_delay_line #(
-    parameter integer WIDTH = 1, // bits per word
-    parameter integer DEPTH = 1  // stages (>= 1); out_data = in_data delayed by DEPTH cycles
+    // Required (no usable default): a missing override fails elaboration.
+    parameter integer WIDTH = 0, // bits per word (>= 1)
+    parameter integer DEPTH = 0  // stages (>= 1); out_data = in_data delayed by DEPTH cycles
 ) (
     input  wire             clk,
     input  wire             rst_n,   // synchronous, active low: clears every stage
     input  wire [WIDTH-1:0] in_data,
     output wire [WIDTH-1:0] out_data
 );
+    // Parameter check: when a parameter is missing or bad, this instantiates
+    // a module that does not exist, which stops elaboration in all three
+    // tools (Icarus, yosys and Verilator) with the module's name as message.
+    generate
+        if (WIDTH < 1 || DEPTH < 1) begin : gen_bad_parameters
+            tandem_delay_line_needs_WIDTH_and_DEPTH_of_at_least_1 u_error ();
+        end
+    endgenerate
+
     generate
         if (DEPTH == 1) begin : gen_single
             reg [WIDTH-1:0] stage;
@@ -28,3 +39,4 @@ module tandem_delay_line #(
         end
     endgenerate
 endmodule
+`default_nettype wire

@@ -10,11 +10,13 @@
 // Each cycle the PE multiplies the incoming unsigned activation by the
 // selected signed weight, adds the partial sum from the PE above, and
 // registers the result (psum flows down) and the activation (flows right).
+`default_nettype none
 module tandem_pe #(
-    parameter integer A_BITS        = 8,  // unsigned activation width
-    parameter integer W_BITS        = 8,  // signed weight width
-    parameter integer PSUM_IN_BITS  = 16, // width of the partial sum from above
-    parameter integer PSUM_OUT_BITS = 16  // width of this PE's partial sum (>= PSUM_IN_BITS, >= A_BITS + W_BITS)
+    // Required (no usable default): a missing override fails elaboration.
+    parameter integer A_BITS        = 0, // unsigned activation width
+    parameter integer W_BITS        = 0, // signed weight width (>= 2)
+    parameter integer PSUM_IN_BITS  = 0, // width of the partial sum from above
+    parameter integer PSUM_OUT_BITS = 0  // width of this PE's partial sum (>= PSUM_IN_BITS, >= A_BITS + W_BITS)
 ) (
     input  wire                            clk,
     // Weight write: stores weight_wdata into bank weight_wbank at the clock edge.
@@ -34,6 +36,14 @@ module tandem_pe #(
     // An unsigned A-bit value times a signed W-bit value fits exactly in
     // A+W signed bits: |a*w| <= (2^A - 1) * 2^(W-1) < 2^(A+W-1).
     localparam integer PROD_BITS = A_BITS + W_BITS;
+
+    // Parameter check (see tandem_delay_line).
+    generate
+        if (A_BITS < 1 || W_BITS < 2 || PSUM_IN_BITS < 2
+                || PSUM_OUT_BITS < PSUM_IN_BITS || PSUM_OUT_BITS < PROD_BITS) begin : gen_bad_parameters
+            tandem_pe_needs_PSUM_OUT_BITS_at_least_PSUM_IN_BITS_and_A_BITS_plus_W_BITS u_error ();
+        end
+    endgenerate
 
     reg signed [W_BITS-1:0] weight_bank0;
     reg signed [W_BITS-1:0] weight_bank1;
@@ -69,3 +79,4 @@ module tandem_pe #(
         psum_out <= psum_in_ext + product_ext;
     end
 endmodule
+`default_nettype wire

@@ -11,19 +11,22 @@
 // sums appears on column_sums together, ROWS + COLS - 1 cycles after the
 // vector was on act_vector.
 //
-// Partial-sum width grows down each column: row r carries the exact sum of
-// r + 1 products, A_BITS + W_BITS + clog2(r + 1) bits, capped at ACC_BITS.
-// The cap only binds when ACC_BITS = 32 (see tandem_requant): sums then wrap
-// modulo 2^32, which the 32-bit requantizer tolerates.
+// Partial-sum widths grow down each column. The generator computes them
+// (hwgen::design::Widths::psum_bits: row r carries the exact sum of r + 1
+// products, capped at the accumulator width) and passes them in PSUM_BITS,
+// one byte per row, row r at PSUM_BITS[r*8 +: 8]. When the cap binds
+// (ACC_BITS = 32) sums wrap modulo 2^32, which the 32-bit requantizer
+// tolerates.
+`default_nettype none
 module tandem_systolic_array #(
-    parameter integer ROWS     = 4,
-    parameter integer COLS     = 4,
-    parameter integer A_BITS   = 8,
-    parameter integer W_BITS   = 8,
-    parameter integer ACC_BITS = 32, // accumulator width; partial sums never exceed it
-    // Derived, do not override: width of a row index and of a column sum.
-    parameter integer ROW_BITS = (ROWS > 1) ? $clog2(ROWS) : 1,
-    parameter integer SUM_BITS = (A_BITS + W_BITS + $clog2(ROWS) < ACC_BITS) ? A_BITS + W_BITS + $clog2(ROWS) : ACC_BITS
+    // Required (no usable default): a missing override fails elaboration.
+    parameter integer ROWS     = 0,
+    parameter integer COLS     = 0,
+    parameter integer A_BITS   = 0,
+    parameter integer W_BITS   = 0,
+    parameter integer ROW_BITS = 0, // width of a row index
+    parameter integer SUM_BITS = 0, // width of a column sum (row ROWS-1's partial sum)
+    parameter [8*ROWS-1:0] PSUM_BITS = 0 // per-row partial-sum widths, row r at [r*8 +: 8]
 ) (
     input  wire                     clk,
     // Weight write: one array row (COLS weights) per cycle into bank weight_wbank.
@@ -38,14 +41,22 @@ module tandem_systolic_array #(
     // De-skewed column sums; column c is column_sums[c*SUM_BITS +: SUM_BITS] (signed).
     output wire [COLS*SUM_BITS-1:0] column_sums
 );
+    // Parameter check (see tandem_delay_line).
+    generate
+        if (ROWS < 1 || COLS < 1 || A_BITS < 1 || W_BITS < 2 || ROW_BITS < 1
+                || (1 << ROW_BITS) < ROWS
+                || SUM_BITS != {24'd0, PSUM_BITS[(ROWS-1)*8 +: 8]}) begin : gen_bad_parameters
+            tandem_systolic_array_needs_SUM_BITS_equal_to_the_last_row_of_PSUM_BITS u_error ();
+        end
+    endgenerate
+
     genvar r, c;
     generate
         for (r = 0; r < ROWS; r = r + 1) begin : gen_row
-            // Row r adds the (r+1)-th product to a sum of r products.
-            localparam integer EXACT_IN_BITS  = A_BITS + W_BITS + $clog2(r);
-            localparam integer EXACT_OUT_BITS = A_BITS + W_BITS + $clog2(r + 1);
-            localparam integer PSUM_IN_BITS   = (EXACT_IN_BITS < ACC_BITS) ? EXACT_IN_BITS : ACC_BITS;
-            localparam integer PSUM_OUT_BITS  = (EXACT_OUT_BITS < ACC_BITS) ? EXACT_OUT_BITS : ACC_BITS;
+            // Row r adds the (r+1)-th product to the partial sum of row r-1.
+            localparam integer PSUM_OUT_BITS = {24'd0, PSUM_BITS[r*8 +: 8]};
+            localparam integer PSUM_ABOVE    = {24'd0, PSUM_BITS[((r > 0) ? r - 1 : 0)*8 +: 8]};
+            localparam integer PSUM_IN_BITS  = (r > 0) ? PSUM_ABOVE : A_BITS + W_BITS;
 
             // ---- input skew: delay row r by r cycles, bank bit included ----
             wire [A_BITS-1:0] skewed_act;
@@ -67,7 +78,7 @@ module tandem_systolic_array #(
 
             // Horizontal links: column c reads link c and drives link c + 1.
             // The links past the last column leave the array unused; they are
-            // the rightmost PEs' forwarding registers, which synthesis removes.
+            // the rightmost PEs' forwarding registers.
             /* verilator lint_off UNUSEDSIGNAL */
             wire [(COLS+1)*A_BITS-1:0] act_link;
             wire [COLS:0]              bank_link;
@@ -126,3 +137,4 @@ module tandem_systolic_array #(
         end
     endgenerate
 endmodule
+`default_nettype wire

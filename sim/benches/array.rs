@@ -17,7 +17,11 @@ fn bench_array(c: &mut Criterion) {
     }
     let path = concat!(env!("CARGO_MANIFEST_DIR"), "/../configs/hw-16x16-w8a8.yaml");
     let config = HwConfig::from_yaml_file(path).expect("preset");
-    let mut array = ArraySim::new(&config, &ArrayOptions::default()).expect("build");
+    let mut array = ArraySim::new(
+        &hwgen::Design::of(&config).expect("resolve"),
+        &ArrayOptions::default(),
+    )
+    .expect("build");
     let shape = GemmShape {
         m: 64,
         k: 576,

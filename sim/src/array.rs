@@ -1,5 +1,5 @@
-//! [`ArraySim`]: the generated `tandem_top` of a [`HwConfig`], verilated and
-//! driven through the canonical schedule one GEMM at a time.
+//! [`ArraySim`]: the generated `tandem_top` of a resolved [`Design`],
+//! verilated and driven through the canonical schedule one GEMM at a time.
 //!
 //! The port values of every cycle come from [`hwgen::host::drive_gemm`], the
 //! executable form of the schedule in `docs/hardware.md`; this module only
@@ -11,7 +11,7 @@
 use crate::{build, BuildOptions, Port, Sim, SimError, TraceFormat};
 use hwgen::host::{drive_gemm, GemmOperands, HostError, PortInputs};
 use hwgen::packing::{pack_signed, pack_unsigned, unpack_signed, unpack_unsigned};
-use hwgen::{generate, HwConfig, TOP_MODULE};
+use hwgen::{generate, Design, DesignSource, TOP_MODULE};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
 
@@ -36,6 +36,8 @@ pub enum DriverError {
     },
     #[error("{0}")]
     Unsupported(String),
+    #[error("the verilated model's ports differ from the design's port list (hwgen::ports): {0}")]
+    Ports(String),
 }
 
 /// Handles of `tandem_top`'s ports, looked up once.
@@ -111,7 +113,7 @@ pub struct ArrayOptions {
 
 /// A verilated `tandem_top` ready to run GEMMs.
 pub struct ArraySim {
-    config: HwConfig,
+    design: Design,
     sim: Sim,
     ports: TopPorts,
     rtl_dir: PathBuf,
@@ -119,11 +121,14 @@ pub struct ArraySim {
     words: Vec<u32>,
 }
 
-/// Write the generated design for `config` into a content-addressed
-/// directory under the simulation cache (shared by all processes; published
-/// by rename so concurrent writers never see half a design) and return it.
-pub fn design_dir(config: &HwConfig) -> Result<PathBuf, DriverError> {
-    let files = generate(config);
+/// Write the generated design into a content-addressed directory under the
+/// simulation cache (shared by all processes; published by rename so
+/// concurrent writers never see half a design) and return it. The banner's
+/// source paths are left out, so the same RTL from another directory reuses
+/// the same Verilator build.
+pub fn design_dir(design: &Design) -> Result<PathBuf, DriverError> {
+    let config = &design.config;
+    let files = generate(&design.clone().with_source(DesignSource::default()));
     let mut hasher = Sha256::new();
     for file in &files {
         hasher.update(file.path.as_bytes());
@@ -168,9 +173,10 @@ pub fn design_dir(config: &HwConfig) -> Result<PathBuf, DriverError> {
 }
 
 impl ArraySim {
-    /// Generate, verilate (cached) and reset the design for `config`.
-    pub fn new(config: &HwConfig, options: &ArrayOptions) -> Result<ArraySim, DriverError> {
-        let rtl_dir = design_dir(config)?;
+    /// Generate, verilate (cached) and reset `design`.
+    pub fn new(design: &Design, options: &ArrayOptions) -> Result<ArraySim, DriverError> {
+        let config = &design.config;
+        let rtl_dir = design_dir(design)?;
         let sources: Vec<PathBuf> = hwgen::generate::verilog_files()
             .into_iter()
             .map(|file| rtl_dir.join(file))
@@ -178,6 +184,7 @@ impl ArraySim {
         let mut build_options = BuildOptions::new(TOP_MODULE, sources);
         build_options.trace = options.trace;
         let lib = build(&build_options)?;
+        check_ports(&lib, design)?;
         let mut sim = lib.instantiate()?;
         if let Some(format) = options.trace {
             let path = options.trace_path.clone().unwrap_or_else(|| {
@@ -193,7 +200,7 @@ impl ArraySim {
         }
         let ports = TopPorts::find(&sim)?;
         let mut array = ArraySim {
-            config: config.clone(),
+            design: design.clone(),
             sim,
             ports,
             rtl_dir,
@@ -203,8 +210,9 @@ impl ArraySim {
         Ok(array)
     }
 
-    pub fn config(&self) -> &HwConfig {
-        &self.config
+    /// The design being simulated.
+    pub fn design(&self) -> &Design {
+        &self.design
     }
 
     /// Directory holding the generated Verilog being simulated.
@@ -224,8 +232,8 @@ impl ArraySim {
 
     /// Hold `rst_n` low for two edges with idle inputs.
     pub fn reset(&mut self) {
-        let idle = PortInputs::idle(&self.config);
-        apply(&mut self.sim, &self.ports, &self.config, &idle);
+        let idle = PortInputs::idle(&self.design);
+        apply(&mut self.sim, &self.ports, &self.design, &idle);
         self.sim.set(self.ports.rst_n, 0);
         self.sim.step(2);
         self.sim.set(self.ports.rst_n, 1);
@@ -234,25 +242,34 @@ impl ArraySim {
     /// Run one GEMM through the canonical schedule and collect its results.
     pub fn run_gemm(&mut self, ops: &GemmOperands<'_>) -> Result<GemmResult, DriverError> {
         let shape = ops.shape;
-        let cols = self.config.cols as usize;
-        let a_bits = self.config.a_bits as u32;
+        let cols = self.design.config.cols as usize;
+        let a_bits = u32::from(self.design.config.a_bits);
+        let raw_bits = self.design.widths.bias_bits;
         let start = self.sim.cycles();
         let mut observed: Vec<(u64, Vec<i64>)> = Vec::new();
+        let mut stopped = None;
         let Self {
             sim,
             ports,
-            config,
+            design,
             words,
             ..
         } = self;
-        let run = drive_gemm(config, ops, |_, inputs| {
-            apply(sim, ports, config, inputs);
-            sim.step(1);
+        let run = drive_gemm(design, ops, |_, inputs| {
+            if stopped.is_some() {
+                return;
+            }
+            apply(sim, ports, design, inputs);
+            // A protocol check in the RTL ($stop) ends the GEMM with its message.
+            if let Err(error) = sim.try_step(1) {
+                stopped = Some(error);
+                return;
+            }
             if sim.get(ports.out_valid) == 1 {
                 let bypass = sim.get(ports.out_bypass) == 1;
                 let values: Vec<i64> = if bypass {
                     read(sim, ports.out_raw, words);
-                    unpack_signed(words, 32, cols)
+                    unpack_signed(words, raw_bits, cols)
                         .into_iter()
                         .map(i64::from)
                         .collect()
@@ -266,6 +283,9 @@ impl ArraySim {
                 observed.push((sim.cycles() - start, values));
             }
         })?;
+        if let Some(error) = stopped {
+            return Err(error.into());
+        }
         let expected_cycles: Vec<u64> = run.outputs.iter().map(|o| o.cycle).collect();
         let observed_cycles: Vec<u64> = observed.iter().map(|(c, _)| *c).collect();
         if expected_cycles != observed_cycles {
@@ -290,7 +310,7 @@ impl ArraySim {
         Ok(GemmResult {
             values,
             cycles: observed_cycles.last().copied().unwrap_or(0),
-            model_cycles: hwgen::gemm_cycles(&self.config, shape),
+            model_cycles: hwgen::gemm_cycles(&self.design.config, shape),
         })
     }
 }
@@ -304,8 +324,50 @@ fn summarize(cycles: &[u64]) -> String {
     }
 }
 
+/// The verilated model's ports against the one port list, [`hwgen::ports`]:
+/// the same names, directions and widths (Verilator's header need not keep
+/// the declaration order, so both lists are compared sorted by name).
+fn check_ports(lib: &crate::VerilatedLib, design: &Design) -> Result<(), DriverError> {
+    let expected = hwgen::ports(design);
+    let actual = lib.ports();
+    let describe = |name: &str, output: bool, width: u32| {
+        format!(
+            "{} {name}[{width}]",
+            if output { "output" } else { "input" }
+        )
+    };
+    let mut want: Vec<String> = expected
+        .iter()
+        .map(|p| describe(p.name, p.direction == hwgen::PortDirection::Output, p.width))
+        .collect();
+    let mut have: Vec<String> = actual
+        .iter()
+        .map(|p| describe(&p.name, p.direction == crate::Direction::Output, p.width))
+        .collect();
+    want.sort_by(|a, b| a.split(' ').nth(1).cmp(&b.split(' ').nth(1)));
+    have.sort_by(|a, b| a.split(' ').nth(1).cmp(&b.split(' ').nth(1)));
+    if want == have {
+        return Ok(());
+    }
+    let first = want
+        .iter()
+        .zip(&have)
+        .find(|(w, h)| w != h)
+        .map(|(w, h)| format!("expected `{w}`, the model has `{h}`"))
+        .unwrap_or_else(|| {
+            format!(
+                "{} ports expected, the model has {}",
+                want.len(),
+                have.len()
+            )
+        });
+    Err(DriverError::Ports(first))
+}
+
 /// Drive `inputs` onto the ports (values are sampled by the next rising edge).
-fn apply(sim: &mut Sim, ports: &TopPorts, config: &HwConfig, inputs: &PortInputs) {
+fn apply(sim: &mut Sim, ports: &TopPorts, design: &Design, inputs: &PortInputs) {
+    let config = &design.config;
+    let widths = &design.widths;
     let bit = |b: bool| u64::from(b);
     sim.set(ports.wload_valid, bit(inputs.wload_valid));
     sim.set(ports.wload_row, u64::from(inputs.wload_row));
@@ -316,12 +378,16 @@ fn apply(sim: &mut Sim, ports: &TopPorts, config: &HwConfig, inputs: &PortInputs
     );
     sim.set(ports.wswap, bit(inputs.wswap));
     sim.set(ports.prm_valid, bit(inputs.prm_valid));
-    write(sim, ports.prm_bias, &pack_signed(&inputs.prm_bias, 32));
+    write(
+        sim,
+        ports.prm_bias,
+        &pack_signed(&inputs.prm_bias, widths.bias_bits),
+    );
     let shifts: Vec<u32> = inputs.prm_shift.iter().map(|&s| u32::from(s)).collect();
     write(
         sim,
         ports.prm_shift,
-        &pack_unsigned(&shifts, config.shift_bits.into()),
+        &pack_unsigned(&shifts, widths.shift_bits),
     );
     sim.set(ports.prm_out_bits, u64::from(inputs.prm_out_bits));
     sim.set(ports.act_valid, bit(inputs.act_valid));

@@ -11,7 +11,7 @@
 use crate::array::{ArraySim, DriverError};
 use golden::contract;
 use hwgen::host::GemmOperands;
-use hwgen::{GemmShape, HwConfig};
+use hwgen::{Design, GemmShape};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
@@ -46,28 +46,14 @@ impl GemmCase {
 
     /// The contract's result, `[M][N]`: requantized, or `acc + bias` in bypass.
     pub fn expected(&self) -> Vec<i64> {
-        let GemmShape { m, k, n } = self.shape;
-        let mut out = Vec::with_capacity(m * n);
-        for row in 0..m {
-            let x = &self.activations[row * k..(row + 1) * k];
-            for col in 0..n {
-                let w = &self.weights[col * k..(col + 1) * k];
-                let acc: i64 = x.iter().zip(w).map(|(&a, &b)| a as i64 * b as i64).sum();
-                let acc_plus_bias = acc + self.bias[col] as i64;
-                out.push(if self.bypass {
-                    acc_plus_bias
-                } else {
-                    contract::requantize(acc_plus_bias, self.shifts[col], self.out_bits) as i64
-                });
-            }
-        }
-        out
+        hwgen::host::reference_gemm(&self.operands())
     }
 }
 
-/// A random case for `config`: shapes up to about three tiles in each
+/// A random case for `design`: shapes up to about three tiles in each
 /// dimension, one case in eight all-extreme, one in four in bypass mode.
-pub fn random_case(config: &HwConfig, rng: &mut ChaCha8Rng) -> GemmCase {
+pub fn random_case(design: &Design, rng: &mut ChaCha8Rng) -> GemmCase {
+    let config = &design.config;
     let rows = config.rows as usize;
     let cols = config.cols as usize;
     let depth = config.acc_depth as usize;
@@ -90,7 +76,7 @@ pub fn random_case(config: &HwConfig, rng: &mut ChaCha8Rng) -> GemmCase {
     };
     let act_max = contract::activation_max(config.a_bits) as u32;
     let (_, w_range) = contract::weight_range(config.w_bits);
-    let max_shift = config.max_shift().min(contract::MAX_SHIFT);
+    let max_shift = design.widths.max_shift;
 
     let activations: Vec<u32> = (0..shape.m * shape.k)
         .map(|_| {
@@ -178,7 +164,7 @@ pub fn check_random_gemms(
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let mut check = GemmCheck::default();
     for index in 0..count {
-        let case = random_case(array.config(), &mut rng);
+        let case = random_case(array.design(), &mut rng);
         let result = array.run_gemm(&case.operands())?;
         let expected = case.expected();
         check.cases += 1;

@@ -9,8 +9,9 @@
 
 use crate::array::{ArraySim, DriverError, GemmResult};
 use golden::fast::FastModel;
-use golden::model::{Layer, Model, Op, Output, Shape};
+use golden::model::{Layer, Model, Op, Shape};
 use hwgen::host::GemmOperands;
+use hwgen::layer::LayerRequant;
 use hwgen::GemmShape;
 
 /// The GEMM shape layer `layer` performs for one image with input `in_shape`
@@ -70,18 +71,15 @@ pub fn run_compute_layer_batch(
         activations.extend(rows.into_iter().map(|a| a as u32));
     }
     let params = gemm.params;
-    let (shifts, out_bits, bypass) = match &params.output {
-        Output::Requant { bits, shifts } => (shifts.clone(), *bits, false),
-        Output::Logits => (vec![0; gemm.n], array.config().a_bits, true),
-    };
+    let requant = LayerRequant::of(params, array.design().config.a_bits);
     let ops = GemmOperands {
         shape,
         activations: &activations,
         weights: &params.weights,
         bias: &params.bias,
-        shifts: &shifts,
-        out_bits,
-        bypass,
+        shifts: &requant.shifts,
+        out_bits: requant.out_bits,
+        bypass: requant.bypass,
     };
     let result = array.run_gemm(&ops)?;
     // Rows [b*P, (b+1)*P) of the [M][N] result are image b; transpose each
@@ -103,11 +101,12 @@ pub fn run_compute_layer_batch(
 }
 
 /// Per-layer figures of a network run, summed over all images.
-#[derive(Debug, Clone, PartialEq)]
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
 pub struct LayerStats {
     pub name: String,
     pub kind: &'static str,
     /// GEMM shape for one image (`None` for host layers).
+    #[serde(serialize_with = "serialize_gemm")]
     pub gemm: Option<GemmShape>,
     /// Multiply-accumulates, all images.
     pub macs: u64,
@@ -118,6 +117,20 @@ pub struct LayerStats {
     /// Output values compared with golden, and how many differed.
     pub values: u64,
     pub mismatches: u64,
+}
+
+fn serialize_gemm<S: serde::Serializer>(
+    gemm: &Option<GemmShape>,
+    serializer: S,
+) -> Result<S::Ok, S::Error> {
+    use serde::Serialize;
+    gemm.map(|g| [("m", g.m), ("k", g.k), ("n", g.n)])
+        .map(|fields| {
+            fields
+                .into_iter()
+                .collect::<std::collections::BTreeMap<_, _>>()
+        })
+        .serialize(serializer)
 }
 
 impl LayerStats {
@@ -200,11 +213,11 @@ pub fn run_network_batched(
     if batch == 0 {
         return Err(DriverError::Unsupported("batch size 0".into()));
     }
-    let problems = hwgen::sizing::unsupported_layers(array.config(), model);
+    let problems = array.design().unsupported_layers(model);
     if !problems.is_empty() {
         return Err(DriverError::Unsupported(format!(
-            "the hardware config `{}` cannot run this model: {} (size the config for the model, e.g. `tandem hwgen --model`)",
-            array.config().name,
+            "the design `{}` cannot run this model: {} (resolve the design for the model: hwgen::resolve, as `tandem hwgen --model` does)",
+            array.design().config.name,
             problems.join("; ")
         )));
     }
@@ -293,4 +306,73 @@ pub fn run_network_batched(
         golden_predictions,
         first_mismatch,
     })
+}
+
+/// One layer in a [`NetworkSummary`].
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct LayerSummary {
+    #[serde(flatten)]
+    pub stats: LayerStats,
+    pub on_rtl: bool,
+    /// `macs / (cycles * rows * cols)`; 0 for host layers.
+    pub utilization: f64,
+}
+
+/// What `tandem sim network --json` prints last and the flow writes to
+/// `sim.json`: one set of keys everywhere.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct NetworkSummary {
+    /// The design simulated: resolved widths and every change.
+    pub hw: hwgen::HwSummary,
+    pub images: usize,
+    /// Images per GEMM.
+    pub batch: usize,
+    pub mismatches: u64,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub first_mismatch: Option<String>,
+    pub total_cycles: u64,
+    pub total_model_cycles: u64,
+    pub cycles_per_image: f64,
+    pub utilization: f64,
+    pub predictions: Vec<usize>,
+    pub labels: Vec<u8>,
+    pub correct: usize,
+    pub accuracy: f64,
+    pub layers: Vec<LayerSummary>,
+}
+
+impl NetworkSummary {
+    /// The summary of `run` on `design`, with the images' `labels`.
+    pub fn new(design: &hwgen::Design, run: &NetworkRun, labels: &[u8], batch: usize) -> Self {
+        let (rows, cols) = (design.config.rows, design.config.cols);
+        let images = run.predictions.len();
+        let correct = run.correct(labels);
+        let macs: u64 = run.layers.iter().map(|l| l.macs).sum();
+        let total_cycles = run.total_cycles();
+        NetworkSummary {
+            hw: design.summary(),
+            images,
+            batch,
+            mismatches: run.mismatches(),
+            first_mismatch: run.first_mismatch.clone(),
+            total_cycles,
+            total_model_cycles: run.total_model_cycles(),
+            cycles_per_image: total_cycles as f64 / images.max(1) as f64,
+            utilization: macs as f64
+                / (total_cycles.max(1) as f64 * f64::from(rows) * f64::from(cols)),
+            predictions: run.predictions.clone(),
+            labels: labels.to_vec(),
+            correct,
+            accuracy: correct as f64 / images.max(1) as f64,
+            layers: run
+                .layers
+                .iter()
+                .map(|l| LayerSummary {
+                    on_rtl: l.on_rtl(),
+                    utilization: l.utilization(rows, cols),
+                    stats: l.clone(),
+                })
+                .collect(),
+        }
+    }
 }

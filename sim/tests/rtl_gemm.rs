@@ -37,7 +37,8 @@ fn options() -> ArrayOptions {
 }
 
 fn check(config: &HwConfig, cases: usize, seed: u64) {
-    let mut array = ArraySim::new(config, &options()).expect("build the array");
+    let design = hwgen::Design::of(config).expect("resolve the test config");
+    let mut array = ArraySim::new(&design, &options()).expect("build the array");
     let result = check_random_gemms(&mut array, cases, seed, |_| {}).expect("run the GEMMs");
     let trace = array
         .trace_path()

@@ -35,16 +35,17 @@ fn random_alexnet_cifar_on_8x8_is_bit_exact() {
         clock_mhz: 200.0,
     };
     // The W4A4 config cannot take 8-bit image bytes: the driver refuses it.
-    let mut too_narrow = ArraySim::new(&base, &ArrayOptions::default()).unwrap();
+    let unsized_design = hwgen::Design::of(&base).unwrap();
+    let mut too_narrow = ArraySim::new(&unsized_design, &ArrayOptions::default()).unwrap();
     let refused = run_network(&mut too_narrow, &model, &[vec![0; 1024]], |_| {}).unwrap_err();
     assert!(refused.to_string().contains("conv1"), "{refused}");
 
-    let config = hwgen::sizing::size_for_model(&base, &model).unwrap();
+    let design = hwgen::resolve(&base, Some(&model)).unwrap();
     let options = ArrayOptions {
         trace: sim::TraceFormat::from_env().unwrap(),
         trace_path: None,
     };
-    let mut array = ArraySim::new(&config, &options).unwrap();
+    let mut array = ArraySim::new(&design, &options).unwrap();
     // Two structured images (not all-zero) exercise real activations.
     let images: Vec<Vec<i32>> = (0..2)
         .map(|n| {
@@ -101,8 +102,8 @@ fn batched_network_is_bit_exact_and_amortizes_weight_loads() {
         acc_depth: 32,
         clock_mhz: 200.0,
     };
-    let config = hwgen::sizing::size_for_model(&base, &model).unwrap();
-    let mut array = ArraySim::new(&config, &ArrayOptions::default()).unwrap();
+    let design = hwgen::resolve(&base, Some(&model)).unwrap();
+    let mut array = ArraySim::new(&design, &ArrayOptions::default()).unwrap();
     let images: Vec<Vec<i32>> = (0..5)
         .map(|n: i32| (0..1024).map(|i: i32| (i * 7 + n * 31) % 256).collect())
         .collect();
@@ -120,7 +121,7 @@ fn batched_network_is_bit_exact_and_amortizes_weight_loads() {
                 .iter()
                 .map(|&b| {
                     hwgen::gemm_cycles(
-                        &config,
+                        &design.config,
                         hwgen::GemmShape {
                             m: gemm.m * b,
                             ..gemm

@@ -3,7 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
-use hwgen::{generate, write_files, AccBits, Dataflow, HwConfig};
+use hwgen::{generate, write_files, AccBits, Dataflow, Design, HwConfig};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -16,6 +16,11 @@ pub fn have_tool(tool: &str, test: &str) -> bool {
         eprintln!("SKIPPED {test}: `{tool}` is not on PATH");
     }
     found
+}
+
+/// The resolved design of [`config`].
+pub fn design(rows: u32, cols: u32, a_bits: u8, w_bits: u8, acc_depth: u32) -> Design {
+    Design::of(&config(rows, cols, a_bits, w_bits, acc_depth)).expect("test config resolves")
 }
 
 /// A validated config with the given shape and widths.
@@ -37,10 +42,10 @@ pub fn config(rows: u32, cols: u32, a_bits: u8, w_bits: u8, acc_depth: u32) -> H
     config
 }
 
-/// Generate `config` into a fresh directory under `parent`.
-pub fn write_design(config: &HwConfig, parent: &Path) -> PathBuf {
-    let dir = parent.join(&config.name);
-    write_files(&generate(config), &dir).expect("write design");
+/// Generate `design` into a fresh directory under `parent`.
+pub fn write_design(design: &Design, parent: &Path) -> PathBuf {
+    let dir = parent.join(&design.config.name);
+    write_files(&generate(design), &dir).expect("write design");
     dir
 }
 
