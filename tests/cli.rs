@@ -92,6 +92,44 @@ fn set_provenance_dataset(dir: &Path, dataset: &str) {
     std::fs::write(&path, yaml).unwrap();
 }
 
+/// A random grey model (`model`) and a fake Fashion-MNIST test split of
+/// `images` images (`data`) in a temporary directory.
+struct GreyFixture {
+    _dir: tempfile::TempDir,
+    model_dir: std::path::PathBuf,
+    model: String,
+    data: String,
+}
+
+fn grey_fixture(images: u32) -> GreyFixture {
+    let dir = tempfile::tempdir().unwrap();
+    let model_dir = dir.path().join("m");
+    let made = random_model(&model_dir, &[]);
+    assert!(made.status.success(), "{}", stderr(&made));
+    let data = dir.path().join("data");
+    fake_fashion_mnist(&data, images);
+    GreyFixture {
+        model: model_dir.to_str().unwrap().to_string(),
+        data: data.to_str().unwrap().to_string(),
+        model_dir,
+        _dir: dir,
+    }
+}
+
+/// `tandem eval --json` of the fixture's model on its data, plus `extra`.
+fn eval_fixture(fixture: &GreyFixture, extra: &[&str]) -> Output {
+    let mut args = vec![
+        "eval",
+        "--model",
+        &fixture.model,
+        "--data-dir",
+        &fixture.data,
+        "--json",
+    ];
+    args.extend_from_slice(extra);
+    tandem(&args)
+}
+
 fn fashion_mnist_installed() -> bool {
     Path::new("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz").exists()
 }
@@ -421,13 +459,8 @@ fn assert_quiet_on_closed_pipe(args: &[&str], read_first_line: bool) {
 
 #[test]
 fn closed_pipe_ends_quietly() {
-    let dir = tempfile::tempdir().unwrap();
-    let model_dir = dir.path().join("m");
-    assert!(random_model(&model_dir, &[]).status.success());
-    let model = model_dir.to_str().unwrap();
-    let data = dir.path().join("data");
-    fake_fashion_mnist(&data, 20);
-    let data = data.to_str().unwrap();
+    let fixture = grey_fixture(20);
+    let (model, data) = (fixture.model.as_str(), fixture.data.as_str());
     for read_first_line in [false, true] {
         assert_quiet_on_closed_pipe(&["model", "inspect", "--model", model], read_first_line);
         assert_quiet_on_closed_pipe(
@@ -443,54 +476,22 @@ fn closed_pipe_ends_quietly() {
 
 #[test]
 fn eval_takes_images_and_says_when_the_split_is_smaller() {
-    let dir = tempfile::tempdir().unwrap();
-    let model_dir = dir.path().join("m");
-    assert!(random_model(&model_dir, &[]).status.success());
-    let model = model_dir.to_str().unwrap();
-    let data = dir.path().join("data");
-    fake_fashion_mnist(&data, 12);
-    let data = data.to_str().unwrap();
-
-    let some = tandem(&[
-        "eval",
-        "--model",
-        model,
-        "--data-dir",
-        data,
-        "--images",
-        "5",
-        "--json",
-    ]);
+    let fixture = grey_fixture(12);
+    let some = eval_fixture(&fixture, &["--images", "5"]);
     assert!(some.status.success(), "{}", stderr(&some));
     assert_eq!(last_json_line(&some)["images"], 5);
     assert!(!stderr(&some).contains("note:"), "{}", stderr(&some));
     // --limit is the older name of --images.
-    let limit = tandem(&[
-        "eval",
-        "--model",
-        model,
-        "--data-dir",
-        data,
-        "--limit",
-        "5",
-        "--json",
-    ]);
+    let limit = eval_fixture(&fixture, &["--limit", "5"]);
     assert_eq!(last_json_line(&limit)["images"], 5);
 
-    let many = tandem(&[
-        "eval",
-        "--model",
-        model,
-        "--data-dir",
-        data,
-        "--images",
-        "999999",
-        "--json",
-    ]);
+    let many = eval_fixture(&fixture, &["--images", "999999"]);
     assert!(many.status.success(), "{}", stderr(&many));
     let err = stderr(&many);
     assert!(
-        err.contains("note: --images 999999 asks for more than the 12 test images of fashion-mnist; using all 12"),
+        err.contains(
+            "note: --images 999999 asks for more than the 12 test images of fashion-mnist; using all 12"
+        ),
         "{err}"
     );
     let value = last_json_line(&many);
@@ -500,19 +501,7 @@ fn eval_takes_images_and_says_when_the_split_is_smaller() {
 
 #[test]
 fn progress_goes_to_stderr_as_plain_lines_without_a_terminal() {
-    let dir = tempfile::tempdir().unwrap();
-    let model_dir = dir.path().join("m");
-    assert!(random_model(&model_dir, &[]).status.success());
-    let data = dir.path().join("data");
-    fake_fashion_mnist(&data, 7);
-    let eval = tandem(&[
-        "eval",
-        "--model",
-        model_dir.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--json",
-    ]);
+    let eval = eval_fixture(&grey_fixture(7), &[]);
     assert!(eval.status.success(), "{}", stderr(&eval));
     // Test runs have stderr piped: the last progress line, even with --json.
     let err = stderr(&eval);
@@ -559,27 +548,26 @@ fn dataset_defaults_to_the_model_provenance() {
     );
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
-    let (code, err) = exit_code(&[
-        "eval",
-        "--model",
-        rgb,
-        "--dataset",
-        "cifar10",
-        "--data-dir",
-        empty.to_str().unwrap(),
-    ]);
-    assert_eq!(code, Some(1), "{err}");
-    assert!(err.contains("test_batch.bin"), "{err}");
-    let explicit = tandem(&[
-        "eval",
-        "--model",
-        rgb,
-        "--dataset",
-        "cifar10",
-        "--data-dir",
-        cifar,
-        "--json",
-    ]);
+    let on_cifar = |data_dir: &str| {
+        tandem(&[
+            "eval",
+            "--model",
+            rgb,
+            "--dataset",
+            "cifar10",
+            "--data-dir",
+            data_dir,
+            "--json",
+        ])
+    };
+    let missing = on_cifar(empty.to_str().unwrap());
+    assert_eq!(missing.status.code(), Some(1), "{}", stderr(&missing));
+    assert!(
+        stderr(&missing).contains("test_batch.bin"),
+        "{}",
+        stderr(&missing)
+    );
+    let explicit = on_cifar(cifar);
     assert!(explicit.status.success(), "{}", stderr(&explicit));
     assert!(
         !stderr(&explicit).contains("provenance"),
@@ -611,20 +599,9 @@ fn dataset_defaults_to_the_model_provenance() {
 
 #[test]
 fn an_unreadable_provenance_dataset_falls_back_and_says_so() {
-    let dir = tempfile::tempdir().unwrap();
-    let model_dir = dir.path().join("m");
-    assert!(random_model(&model_dir, &[]).status.success());
-    set_provenance_dataset(&model_dir, "svhn");
-    let data = dir.path().join("data");
-    fake_fashion_mnist(&data, 3);
-    let eval = tandem(&[
-        "eval",
-        "--model",
-        model_dir.to_str().unwrap(),
-        "--data-dir",
-        data.to_str().unwrap(),
-        "--json",
-    ]);
+    let fixture = grey_fixture(3);
+    set_provenance_dataset(&fixture.model_dir, "svhn");
+    let eval = eval_fixture(&fixture, &[]);
     assert!(eval.status.success(), "{}", stderr(&eval));
     assert!(
         stderr(&eval).contains(
