@@ -232,17 +232,13 @@ fn run_sim_gemm(args: SimGemmArgs) -> Result<()> {
         bail!("--random 0 runs nothing; pass the number of random GEMMs (e.g. --random 20)");
     }
     let mut array = array_for(&config, args.trace, args.trace_out.clone(), args.json)?;
-    let bar = if args.json {
-        indicatif::ProgressBar::hidden()
-    } else {
-        progress::bar(args.random as u64, "GEMMs")
-    };
+    let bar = progress::bar(args.random as u64, "GEMMs");
     let started = Instant::now();
     let check =
         sim::gemm_check::check_random_gemms(&mut array, args.random, args.seed, |_| bar.inc(1))
             .context("the simulation failed")?;
     let seconds = started.elapsed().as_secs_f64();
-    bar.finish_and_clear();
+    bar.finish();
     let utilization =
         check.macs as f64 / (check.cycles.max(1) as f64 * config.rows as f64 * config.cols as f64);
     println!(
@@ -288,7 +284,7 @@ fn run_sim_gemm(args: SimGemmArgs) -> Result<()> {
 }
 
 fn run_sim_network(args: SimNetworkArgs) -> Result<()> {
-    args.data.kind()?;
+    args.data.check()?;
     let model = load_model(&args.model)?;
     let mut config = load_hw(&args.hw)?;
     if args.images == 0 {
@@ -321,17 +317,13 @@ fn run_sim_network(args: SimNetworkArgs) -> Result<()> {
         .map(|i| data.image(i).iter().map(|&p| p as i32).collect())
         .collect();
     let mut array = array_for(&config, args.trace, args.trace_out.clone(), args.json)?;
-    let bar = if args.json {
-        indicatif::ProgressBar::hidden()
-    } else {
-        progress::bar(images.len() as u64, "images")
-    };
+    let bar = progress::bar(images.len() as u64, "images");
     let started = Instant::now();
     let run =
         sim::network::run_network_batched(&mut array, &model, &images, args.batch, |_| bar.inc(1))
             .context("the simulation failed")?;
     let seconds = started.elapsed().as_secs_f64();
-    bar.finish_and_clear();
+    bar.finish();
 
     let (rows, cols) = (config.rows, config.cols);
     let correct = run.correct(&data.labels);

@@ -1,15 +1,16 @@
 //! `tandem model ...` and `tandem eval`.
 
+use crate::exit::{usage, usage_because};
 use crate::progress;
 use anyhow::{bail, Context, Result};
-use clap::{Args, Subcommand};
-use golden::dataset::{self, Dataset, DatasetKind, Split};
+use clap::{ArgGroup, Args, Subcommand};
+use golden::dataset::{self, Dataset, DatasetKind, Split, IMAGE_SIDE};
 use golden::fast::FastModel;
 use golden::model::{Model, Op, Output};
 use golden::random::{random_model, RandomBits};
 use golden::topology::{Preset, Topology};
 use serde_json::json;
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 #[derive(Debug, Subcommand)]
@@ -27,6 +28,11 @@ pub enum ModelCommand {
     #[command(verbatim_doc_comment)]
     Random(RandomArgs),
     /// Print a model's layers, shapes, bit-widths, MACs and accumulator widths.
+    ///
+    /// Example:
+    ///   tandem model inspect --model out/random-w4a4
+    ///   tandem model inspect --model out/random-w4a4 --json | tail -n 1
+    #[command(verbatim_doc_comment)]
     Inspect(InspectArgs),
 }
 
@@ -59,16 +65,21 @@ pub struct RandomArgs {
     /// Output directory (created; existing model files in it are replaced).
     #[arg(long)]
     out: PathBuf,
-    /// Print one JSON object describing the model instead of text.
+    /// End the output with one JSON line describing the model (as `model inspect --json`).
     #[arg(long)]
     json: bool,
 }
 
 #[derive(Debug, Args)]
+#[command(group(ArgGroup::new("model_dir").required(true).args(["dir", "model"])))]
 pub struct InspectArgs {
+    /// Model directory, as a positional argument (same as --model).
+    #[arg(value_name = "DIR")]
+    dir: Option<PathBuf>,
     /// Model directory (holding model.yaml and model.safetensors).
-    dir: PathBuf,
-    /// Print one JSON object instead of a table.
+    #[arg(long, value_name = "DIR")]
+    model: Option<PathBuf>,
+    /// End the output with one JSON line: {"name", "input", "layers", "total_macs", ...}.
     #[arg(long)]
     json: bool,
 }
@@ -76,15 +87,16 @@ pub struct InspectArgs {
 #[derive(Debug, Args)]
 pub struct EvalArgs {
     /// Model directory (holding model.yaml and model.safetensors).
-    #[arg(long)]
+    #[arg(long, value_name = "DIR")]
     model: PathBuf,
     #[command(flatten)]
     data: DataArgs,
-    /// Use only the first N test images.
-    #[arg(long)]
-    limit: Option<usize>,
+    /// Use only the first N test images (default: the whole test split).
+    /// `--limit` is an older name for it.
+    #[arg(long, value_name = "N", alias = "limit")]
+    images: Option<usize>,
     /// Worker threads (default: all cores).
-    #[arg(long)]
+    #[arg(long, value_name = "N")]
     threads: Option<usize>,
     /// End the output with one JSON line: {"accuracy", "images", "images_per_s", ...}.
     #[arg(long)]
@@ -94,43 +106,90 @@ pub struct EvalArgs {
 /// Which dataset's test split to use; shared by every command that reads images.
 #[derive(Debug, Args)]
 pub struct DataArgs {
-    /// Dataset whose test split to use: fashion-mnist, mnist or cifar10.
-    #[arg(long, default_value = "fashion-mnist")]
-    pub dataset: String,
+    /// Dataset whose test split to use: fashion-mnist, mnist or cifar10
+    /// (default: the dataset in the model's provenance, else fashion-mnist).
+    #[arg(long)]
+    pub dataset: Option<String>,
     /// Directory with the dataset files (default: /usr/share/datasets/<dataset>).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
 }
 
+/// The dataset a command uses and why.
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct ChosenDataset {
+    kind: DatasetKind,
+    origin: DatasetOrigin,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+enum DatasetOrigin {
+    /// `--dataset` named it.
+    Flag,
+    /// The model's provenance named it.
+    Provenance,
+    /// Neither: fashion-mnist. Holds a provenance name tandem cannot read, if any.
+    Default {
+        unreadable_provenance: Option<String>,
+    },
+}
+
 impl DataArgs {
-    /// The dataset named by `--dataset` (checked before any slow work).
-    pub fn kind(&self) -> Result<DatasetKind> {
-        DatasetKind::from_name(&self.dataset).context("invalid --dataset")
+    /// Checks that `--dataset`, if given, names a supported dataset (call it
+    /// before any slow work).
+    pub fn check(&self) -> Result<()> {
+        self.flag_kind().map(|_| ())
     }
 
-    /// The first `limit` test images (all with `None`), checked against the
-    /// input shape of the model in `model_dir`.
+    fn flag_kind(&self) -> Result<Option<DatasetKind>> {
+        self.dataset
+            .as_deref()
+            .map(|name| {
+                DatasetKind::from_name(name).map_err(|e| usage_because("invalid --dataset", e))
+            })
+            .transpose()
+    }
+
+    /// `--dataset`, else the model's provenance dataset, else fashion-mnist.
+    fn choose(&self, model: &Model) -> Result<ChosenDataset> {
+        if let Some(kind) = self.flag_kind()? {
+            return Ok(ChosenDataset {
+                kind,
+                origin: DatasetOrigin::Flag,
+            });
+        }
+        let recorded = model.provenance.dataset.as_deref();
+        Ok(match recorded.map(DatasetKind::from_name) {
+            Some(Ok(kind)) => ChosenDataset {
+                kind,
+                origin: DatasetOrigin::Provenance,
+            },
+            _ => ChosenDataset {
+                kind: DatasetKind::FashionMnist,
+                origin: DatasetOrigin::Default {
+                    unreadable_provenance: recorded.map(str::to_string),
+                },
+            },
+        })
+    }
+
+    /// The first `limit` test images (all with `None`) of the dataset chosen
+    /// for the model in `model_dir`, checked against its input shape and
+    /// classes. Says on stderr when the dataset came from the provenance and
+    /// when `limit` is more than the split holds; the returned set's `len()`
+    /// is the number of images actually used.
     pub fn load_test_for(
         &self,
         model: &Model,
-        model_dir: &std::path::Path,
+        model_dir: &Path,
         limit: Option<usize>,
     ) -> Result<Dataset> {
-        let kind = self.kind()?;
-        let data = dataset::load(kind, Split::Test, self.data_dir.as_deref(), limit)
-            .context("cannot load the dataset")?;
-        if [data.channels, data.height, data.width] != model.input.to_array() {
-            bail!(
-                "{}: the model expects {} input images but {} images are {}x{}x{}; use a model made with --in-channels {} (and the alexnet-cifar topology)",
-                model_dir.display(),
-                model.input,
-                kind.name(),
-                data.channels,
-                data.height,
-                data.width,
-                data.channels
-            );
+        let chosen = self.choose(model)?;
+        if let Some(note) = origin_note(&chosen, model_dir) {
+            eprintln!("{note}");
         }
+        check_input_shape(model, model_dir, &chosen, image_shape(chosen.kind))?;
+        let kind = chosen.kind;
         if model.classes() < kind.classes() {
             bail!(
                 "{}: the model has {} classes but {} has {}",
@@ -140,8 +199,104 @@ impl DataArgs {
                 kind.classes()
             );
         }
+        let data = dataset::load(kind, Split::Test, self.data_dir.as_deref(), limit)
+            .context("cannot load the dataset")?;
+        check_input_shape(
+            model,
+            model_dir,
+            &chosen,
+            [data.channels, data.height, data.width],
+        )?;
+        if let Some(note) = limit.and_then(|n| clamp_note(n, data.len(), kind)) {
+            eprintln!("{note}");
+        }
         Ok(data)
     }
+}
+
+/// The note for `--images requested` when the split holds only `available`.
+pub fn clamp_note(requested: usize, available: usize, kind: DatasetKind) -> Option<String> {
+    (requested > available).then(|| {
+        format!(
+            "note: --images {requested} asks for more than the {available} test images of {}; using all {available}",
+            kind.name()
+        )
+    })
+}
+
+fn origin_note(chosen: &ChosenDataset, model_dir: &Path) -> Option<String> {
+    let name = chosen.kind.name();
+    match &chosen.origin {
+        DatasetOrigin::Flag | DatasetOrigin::Default { unreadable_provenance: None } => None,
+        DatasetOrigin::Provenance => Some(format!(
+            "note: using --dataset {name}, the dataset in {}'s provenance",
+            model_dir.display()
+        )),
+        DatasetOrigin::Default {
+            unreadable_provenance: Some(recorded),
+        } => Some(format!(
+            "note: {}'s provenance names dataset `{recorded}`, which tandem cannot read; using {name} (pass --dataset to choose)",
+            model_dir.display()
+        )),
+    }
+}
+
+/// Channels, height and width of the images `load` returns for `kind`.
+fn image_shape(kind: DatasetKind) -> [usize; 3] {
+    [kind.in_channels(), IMAGE_SIDE, IMAGE_SIDE]
+}
+
+/// An error naming the `--dataset` that fits, when `images` (the chosen
+/// dataset's image shape) is not the model's input.
+fn check_input_shape(
+    model: &Model,
+    model_dir: &Path,
+    chosen: &ChosenDataset,
+    images: [usize; 3],
+) -> Result<()> {
+    let input = model.input.to_array();
+    if images == input {
+        return Ok(());
+    }
+    let recorded = model
+        .provenance
+        .dataset
+        .as_deref()
+        .and_then(|name| DatasetKind::from_name(name).ok())
+        .filter(|&kind| image_shape(kind) == input);
+    let per_provenance = recorded
+        .map(|kind| format!(" ({} per its provenance)", kind.name()))
+        .unwrap_or_default();
+    let origin = match chosen.origin {
+        DatasetOrigin::Flag => "",
+        DatasetOrigin::Provenance => " (per its provenance)",
+        DatasetOrigin::Default { .. } => " (the default)",
+    };
+    let fitting: Vec<String> = match recorded {
+        Some(kind) => vec![format!("--dataset {}", kind.name())],
+        None => DatasetKind::ALL
+            .into_iter()
+            .filter(|&kind| image_shape(kind) == input)
+            .map(|kind| format!("--dataset {}", kind.name()))
+            .collect(),
+    };
+    let fix = if fitting.is_empty() {
+        format!(
+            "no supported dataset has {} images (fashion-mnist and mnist are 1x{IMAGE_SIDE}x{IMAGE_SIDE}, cifar10 is 3x{IMAGE_SIDE}x{IMAGE_SIDE}); use a model with the alexnet-cifar topology",
+            model.input
+        )
+    } else {
+        format!("pass {}", fitting.join(" or "))
+    };
+    bail!(
+        "{}: the model takes {} images{per_provenance} but {}{origin} images are {}x{}x{}; {fix}",
+        model_dir.display(),
+        model.input,
+        chosen.kind.name(),
+        images[0],
+        images[1],
+        images[2],
+    )
 }
 
 pub fn run_model(command: ModelCommand) -> Result<()> {
@@ -152,41 +307,42 @@ pub fn run_model(command: ModelCommand) -> Result<()> {
 }
 
 fn run_random(args: RandomArgs) -> Result<()> {
-    let preset = Preset::from_name(&args.topology).map_err(anyhow::Error::msg)?;
+    let preset =
+        Preset::from_name(&args.topology).map_err(|e| usage(format!("invalid --topology: {e}")))?;
     let classes = args.classes.unwrap_or(preset.default_classes());
     let topology = Topology::new(preset, args.width, args.in_channels, classes)
-        .map_err(anyhow::Error::msg)
-        .context("invalid --width, --in-channels or --classes")?;
+        .map_err(|e| usage(format!("invalid --width, --in-channels or --classes: {e}")))?;
     let bits = RandomBits {
         w_bits: args.wbits,
         a_bits: args.abits,
         first_last_w_bits: args.first_last_wbits,
     };
     let started = Instant::now();
-    let model =
-        random_model(&topology, bits, args.seed).context("cannot build the random model")?;
+    // The model is a pure function of the arguments: if it cannot be built,
+    // an argument (a bit-width) is out of range.
+    let model = random_model(&topology, bits, args.seed)
+        .map_err(|e| usage_because("cannot build the random model", e))?;
     golden::io::save(&model, &args.out)
         .with_context(|| format!("cannot write the model to {}", args.out.display()))?;
+    println!(
+        "wrote {} ({} layers, {:.1} M MACs/image) to {} in {:.2} s",
+        model.name,
+        model.layers().len(),
+        model.total_macs() as f64 / 1e6,
+        args.out.display(),
+        started.elapsed().as_secs_f64()
+    );
+    println!(
+        "inspect it with: tandem model inspect --model {}",
+        args.out.display()
+    );
     if args.json {
         println!("{}", model_json(&model, &args.out));
-    } else {
-        println!(
-            "wrote {} ({} layers, {:.1} M MACs/image) to {} in {:.2} s",
-            model.name,
-            model.layers().len(),
-            model.total_macs() as f64 / 1e6,
-            args.out.display(),
-            started.elapsed().as_secs_f64()
-        );
-        println!(
-            "inspect it with: tandem model inspect {}",
-            args.out.display()
-        );
     }
     Ok(())
 }
 
-fn load_model(dir: &std::path::Path) -> Result<Model> {
+fn load_model(dir: &Path) -> Result<Model> {
     golden::io::load(dir).context("cannot load the model")
 }
 
@@ -230,7 +386,7 @@ fn layer_row(model: &Model, index: usize) -> serde_json::Value {
     row
 }
 
-fn model_json(model: &Model, dir: &std::path::Path) -> serde_json::Value {
+fn model_json(model: &Model, dir: &Path) -> serde_json::Value {
     json!({
         "dir": dir.display().to_string(),
         "name": model.name,
@@ -246,11 +402,18 @@ fn model_json(model: &Model, dir: &std::path::Path) -> serde_json::Value {
 }
 
 fn run_inspect(args: InspectArgs) -> Result<()> {
-    let model = load_model(&args.dir)?;
+    // clap's group makes exactly one of the two present.
+    let dir = args.model.or(args.dir).context("no model directory")?;
+    let model = load_model(&dir)?;
+    print_model_table(&model);
     if args.json {
-        println!("{}", model_json(&model, &args.dir));
-        return Ok(());
+        println!("{}", model_json(&model, &dir));
     }
+    Ok(())
+}
+
+/// The model's header (name, input, provenance), then its layer rows.
+fn print_model_table(model: &Model) {
     println!("model     {}", model.name);
     println!("topology  {} (width {})", model.topology, model.width);
     println!(
@@ -276,6 +439,11 @@ fn run_inspect(args: InspectArgs) -> Result<()> {
         println!("note      {key}: {value}");
     }
     println!();
+    print_layer_rows(model);
+}
+
+/// One row per layer: shapes, K, bit-widths, shift range, MACs, accumulator bits.
+fn print_layer_rows(model: &Model) {
     println!(
         "{:<8} {:<9} {:>11} {:>11} {:>6} {:>5} {:>5} {:>8} {:>6} {:>12} {:>4}",
         "layer", "kind", "in", "out", "K", "w", "a_in", "a_out", "shifts", "MACs", "acc"
@@ -329,19 +497,20 @@ fn run_inspect(args: InspectArgs) -> Result<()> {
         "total {:.2} M MACs per image; acc = accumulator bits the hardware needs (a + w + ceil(log2 K) + 1)",
         model.total_macs() as f64 / 1e6
     );
-    Ok(())
 }
 
 pub fn run_eval(args: EvalArgs) -> Result<()> {
-    args.data.kind()?;
-    if args.limit == Some(0) {
-        bail!(
-            "--limit 0 evaluates nothing; pass at least 1 or leave it out for the whole test split"
-        );
+    args.data.check()?;
+    if args.images == Some(0) {
+        return Err(usage(
+            "--images 0 evaluates nothing; pass at least 1 or leave it out for the whole test split",
+        ));
     }
     if let Some(threads) = args.threads {
         if threads == 0 {
-            bail!("--threads must be at least 1");
+            return Err(usage(
+                "--threads 0 runs nothing; pass at least 1 or leave it out for all cores",
+            ));
         }
         rayon::ThreadPoolBuilder::new()
             .num_threads(threads)
@@ -349,20 +518,16 @@ pub fn run_eval(args: EvalArgs) -> Result<()> {
             .context("cannot set up the thread pool")?;
     }
     let model = load_model(&args.model)?;
-    let data = args.data.load_test_for(&model, &args.model, args.limit)?;
+    let data = args.data.load_test_for(&model, &args.model, args.images)?;
     let kind = data.kind;
 
     let fast = FastModel::new(&model);
-    let bar = if args.json {
-        indicatif::ProgressBar::hidden()
-    } else {
-        progress::bar(data.len() as u64, "images")
-    };
+    let bar = progress::bar(data.len() as u64, "images");
     bar.set_message("golden inference");
     let started = Instant::now();
     let logits = fast.logits_batch(&data.images, |n| bar.inc(n as u64));
     let seconds = started.elapsed().as_secs_f64();
-    bar.finish_and_clear();
+    bar.finish();
 
     let correct = logits
         .iter()
@@ -389,6 +554,7 @@ pub fn run_eval(args: EvalArgs) -> Result<()> {
             json!({
                 "accuracy": accuracy,
                 "images": images,
+                "images_requested": args.images,
                 "correct": correct,
                 "images_per_s": images_per_s,
                 "seconds": seconds,

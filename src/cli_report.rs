@@ -80,7 +80,7 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
 
     // Real test images: the first N of the split; the split's size gives
     // the modeled whole-test-set figures.
-    let kind = args.data.kind()?;
+    args.data.check()?;
     let (images, labels, test_set_images, image_source) = if args.images == 0 {
         (Vec::new(), Vec::new(), None, String::new())
     } else {
@@ -91,7 +91,7 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
             .map(|i| data.image(i).iter().map(|&p| i32::from(p)).collect())
             .collect();
         let labels = data.labels[..count].to_vec();
-        let source = format!("{} test split, images 0..{count}", kind.name());
+        let source = format!("{} test split, images 0..{count}", data.kind.name());
         (images, labels, Some(data.len() as u64), source)
     };
 

@@ -1,11 +1,13 @@
 //! `tandem`: the command-line front end. Library crates return typed errors;
-//! this binary reports them with their cause chain and exits non-zero.
+//! this binary reports them with their cause chain and exits non-zero
+//! (exit codes in [`exit`]).
 
 mod cli_flow;
 mod cli_hw;
 mod cli_model;
 mod cli_report;
 mod cli_train;
+mod exit;
 mod progress;
 
 use anyhow::Result;
@@ -20,9 +22,9 @@ use std::process::ExitCode;
 ///   tandem model random --topology alexnet-cifar --width 0.25 --in-channels 1 \
 ///       --wbits 4 --abits 4 --seed 1 --out out/random-w4a4
 ///
-///   tandem model inspect out/random-w4a4
+///   tandem model inspect --model out/random-w4a4
 ///
-///   tandem eval --model out/random-w4a4 --limit 1000
+///   tandem eval --model out/random-w4a4 --images 1000
 ///
 ///   tandem hwgen --hw configs/hw-16x16-w4a4.yaml --model out/random-w4a4 --out out/hw
 ///
@@ -30,7 +32,12 @@ use std::process::ExitCode;
 ///
 /// The integer semantics every command follows are in docs/integer-semantics.md.
 #[derive(Debug, Parser)]
-#[command(name = "tandem", version, verbatim_doc_comment)]
+#[command(
+    name = "tandem",
+    version,
+    verbatim_doc_comment,
+    after_help = exit::AFTER_HELP
+)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -43,6 +50,11 @@ enum Command {
     Model(cli_model::ModelCommand),
     /// Measure a model's accuracy and speed on a dataset's test split with
     /// the golden reference.
+    ///
+    /// Example:
+    ///   tandem eval --model out/random-w4a4 --images 1000
+    ///   tandem eval --model out/random-w4a4 --json | tail -n 1
+    #[command(verbatim_doc_comment)]
     Eval(cli_model::EvalArgs),
     /// Generate the Verilog of a systolic MAC array from a hardware config
     /// (sources, files.f, a yosys script and a README of the interface).
@@ -77,14 +89,14 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    exit::quiet_on_closed_pipe();
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(error) => {
             // One line with the whole cause chain: "error: X: Y: Z".
-            let chain: Vec<String> = error.chain().map(|e| e.to_string()).collect();
-            eprintln!("error: {}", chain.join(": "));
-            ExitCode::FAILURE
+            eprintln!("error: {}", exit::chain_message(&error));
+            exit::code_for(&error)
         }
     }
 }
