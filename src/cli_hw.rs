@@ -1,29 +1,40 @@
 //! `tandem hwgen` and `tandem sim ...`: generate the array's RTL, and run it
 //! in Verilator against golden.
 
+use crate::exit::usage;
 use crate::progress;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
 use golden::model::Model;
-use hwgen::HwConfig;
+use hwgen::{Design, DesignSource, HwConfig};
 use serde_json::json;
 use sim::array::{ArrayOptions, ArraySim};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
+
+/// `--trace` accepts exactly the formats the bridge writes (listed in --help).
+fn trace_parser() -> impl clap::builder::TypedValueParser<Value = sim::TraceFormat> {
+    use clap::builder::TypedValueParser as _;
+    clap::builder::PossibleValuesParser::new(["vcd", "fst"])
+        .map(|name| name.parse::<sim::TraceFormat>().expect("a listed format"))
+}
 
 #[derive(Debug, Args)]
 pub struct HwgenArgs {
     /// Hardware config (YAML), e.g. configs/hw-16x16-w4a4.yaml.
     #[arg(long)]
     hw: PathBuf,
-    /// Size the datapath for this model (widest activation and weight, largest
-    /// K) and emit its per-layer biases and shifts as $readmemh images.
+    /// Resolve the config for this model (every width widened to what its
+    /// layers need, each change printed and recorded in hw.yaml) and emit its
+    /// per-layer biases and shifts as $readmemh images.
     #[arg(long)]
     model: Option<PathBuf>,
-    /// Output directory (created; files with the same names are replaced).
+    /// Output directory: created, or an earlier design there replaced as a
+    /// whole (a directory with other files is refused).
     #[arg(long)]
     out: PathBuf,
-    /// Print one JSON object describing what was written.
+    /// End stdout with one JSON line: {"out", "hw": {rows, cols, a_bits,
+    /// w_bits, acc_bits, shift_bits, acc_depth, changes, widths}, "files", ...}.
     #[arg(long)]
     json: bool,
 }
@@ -46,9 +57,10 @@ pub enum SimCommand {
     /// comparing every layer with golden and counting cycles per layer.
     ///
     /// Conv and linear layers run on the array (the host does im2col and
-    /// tiling); max-pool and flatten run on the host. If the config cannot
-    /// take the model's widths (e.g. a W4A4 array and 8-bit image input) it
-    /// is sized for the model first, as `tandem hwgen --model` does, with a note.
+    /// tiling); max-pool and flatten run on the host. The config is resolved
+    /// for the model first, exactly as `tandem hwgen --model` does: a width
+    /// the model needs (e.g. 8-bit image input on a W4A4 array) is widened
+    /// and each change is printed as a note and listed in the JSON `hw` object.
     ///
     /// Example:
     ///   tandem sim network --hw configs/hw-16x16-w4a4.yaml --model out/random-w4a4 --images 20
@@ -67,10 +79,11 @@ pub struct SimGemmArgs {
     /// Random seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Dump a waveform (vcd or fst) under target/tandem-traces/ (or --trace-out).
-    #[arg(long)]
+    /// Dump a waveform: vcd or fst. Written to --trace-out, else
+    /// tandem-traces/<design>.<format> under the current directory.
+    #[arg(long, value_parser = trace_parser())]
     trace: Option<sim::TraceFormat>,
-    /// Waveform file path.
+    /// Waveform file; its extension (.vcd or .fst) implies --trace.
     #[arg(long)]
     trace_out: Option<PathBuf>,
     /// End with one JSON line: {"mismatches", "cases", "cycles", ...}.
@@ -96,10 +109,11 @@ pub struct SimNetworkArgs {
     /// tiles are loaded once per group. 1 = one image at a time.
     #[arg(long, default_value_t = 1)]
     batch: usize,
-    /// Dump a waveform (vcd or fst) under target/tandem-traces/ (or --trace-out).
-    #[arg(long)]
+    /// Dump a waveform: vcd or fst. Written to --trace-out, else
+    /// tandem-traces/<design>.<format> under the current directory.
+    #[arg(long, value_parser = trace_parser())]
     trace: Option<sim::TraceFormat>,
-    /// Waveform file path.
+    /// Waveform file; its extension (.vcd or .fst) implies --trace.
     #[arg(long)]
     trace_out: Option<PathBuf>,
     /// End with one JSON line: {"mismatches", "images", "layers", "total_cycles", ...}.
@@ -108,7 +122,8 @@ pub struct SimNetworkArgs {
 }
 
 fn load_hw(path: &Path) -> Result<HwConfig> {
-    HwConfig::from_yaml_file(path).context("cannot load the hardware config")
+    // The library's message names the file; no extra context.
+    Ok(HwConfig::from_yaml_file(path)?)
 }
 
 fn load_model(dir: &Path) -> Result<Model> {
@@ -122,69 +137,64 @@ fn require_verilator() -> Result<()> {
     Ok(())
 }
 
-/// Generate the design for `config` into `out`: the Verilog, `files.f`,
-/// `synth.ys`, README and the resolved `hw.yaml`. With a model, the config is
-/// first sized for it and its biases and shifts are written as `$readmemh`
-/// images. Returns the config the files describe and the files' names.
-pub fn write_design(
+/// Resolve `config` for `model` once, with the paths for the banner, and
+/// print every change on stderr (also with --json).
+pub fn resolve_design(
     config: &HwConfig,
     model: Option<&Model>,
-    out: &Path,
-) -> Result<(HwConfig, Vec<String>)> {
-    let config = match model {
-        Some(model) => hwgen::sizing::size_for_model(config, model)
-            .context("cannot size the hardware config for the model")?,
-        None => config.clone(),
-    };
-    let mut files = hwgen::generate(&config);
-    files.push(hwgen::GeneratedFile {
-        path: "hw.yaml".into(),
-        contents: format!(
-            "# The resolved hardware config these files were generated from.\n{}",
-            config.to_yaml_string()
-        ),
-    });
-    if let Some(model) = model {
-        files.extend(hwgen::memimage::requant_images(model));
+    source: DesignSource,
+) -> Result<Design> {
+    let design = hwgen::resolve(config, model)
+        .context("cannot resolve the hardware config")?
+        .with_source(source);
+    for change in &design.changes {
+        eprintln!("note: {}: {change}", design.config.name);
     }
-    hwgen::write_files(&files, out)
-        .with_context(|| format!("cannot write to {}", out.display()))?;
-    Ok((config, files.into_iter().map(|f| f.path).collect()))
+    Ok(design)
+}
+
+fn path_string(path: &Path) -> Option<String> {
+    Some(path.display().to_string())
 }
 
 pub fn run_hwgen(args: HwgenArgs) -> Result<()> {
     let config = load_hw(&args.hw)?;
     let model = args.model.as_deref().map(load_model).transpose()?;
-    let model_name = model.as_ref().map(|m| m.name.clone());
-    let (config, names) = write_design(&config, model.as_ref(), &args.out)?;
+    let source = DesignSource {
+        hw_config: path_string(&args.hw),
+        model_dir: args.model.as_deref().and_then(path_string),
+        out_dir: path_string(&args.out),
+    };
+    let design = resolve_design(&config, model.as_ref(), source)?;
+    let names = hwgen::write_design(&design, model.as_ref(), &args.out)?;
+    let config = &design.config;
+    println!("design  {} ({})", config.name, config.summary());
+    if let Some(model) = &model {
+        println!(
+            "model   {}: resolved for it ({} changes); biases and shifts in <layer>_{{bias,shift}}.memh",
+            model.name,
+            design.changes.len()
+        );
+    }
+    println!("wrote   {} files to {}", names.len(), args.out.display());
+    println!();
+    println!("next steps (from {}):", args.out.display());
+    for check in hwgen::TOOL_CHECKS {
+        println!("  {}", check.command_line());
+    }
+    println!("  interface and schedule: README.md there, docs/hardware.md here");
     if args.json {
         println!(
             "{}",
             json!({
                 "out": args.out.display().to_string(),
-                "config": config.name,
-                "summary": config.summary(),
-                "model": model_name,
+                "hw": design.summary(),
+                "model": model.as_ref().map(|m| m.name.clone()),
                 "files": names,
                 "top": hwgen::TOP_MODULE,
             })
         );
-        return Ok(());
     }
-    println!("config  {} ({})", config.name, config.summary());
-    if let Some(name) = model_name {
-        println!("sized   for model {name}; biases and shifts in <layer>_{{bias,shift}}.memh");
-    }
-    println!("wrote   {} files to {}", names.len(), args.out.display());
-    println!();
-    println!("next steps (from {}):", args.out.display());
-    println!(
-        "  verilator --lint-only -Wall -f files.f --top-module {}",
-        hwgen::TOP_MODULE
-    );
-    println!("  iverilog -g2005 -c files.f -o /dev/null");
-    println!("  yosys -q synth.ys");
-    println!("  interface and schedule: README.md there, docs/hardware.md here");
     Ok(())
 }
 
@@ -195,33 +205,51 @@ pub fn run_sim(command: SimCommand) -> Result<()> {
     }
 }
 
+/// The waveform format: `--trace`, or implied by `--trace-out`'s extension
+/// (.vcd / .fst); a `--trace-out` that names neither is refused.
+fn trace_format(
+    trace: Option<sim::TraceFormat>,
+    trace_out: Option<&Path>,
+) -> Result<Option<sim::TraceFormat>> {
+    let Some(path) = trace_out else {
+        return Ok(trace);
+    };
+    if trace.is_some() {
+        return Ok(trace);
+    }
+    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
+    match extension.parse::<sim::TraceFormat>() {
+        Ok(format) => Ok(Some(format)),
+        Err(_) => Err(usage(format!(
+            "--trace-out {}: pass --trace vcd or --trace fst, or name the file *.vcd or *.fst",
+            path.display()
+        ))),
+    }
+}
+
 fn array_for(
-    config: &HwConfig,
+    design: &Design,
     trace: Option<sim::TraceFormat>,
     trace_out: Option<PathBuf>,
-    quiet: bool,
 ) -> Result<ArraySim> {
     require_verilator()?;
-    if !quiet {
-        eprintln!(
-            "building {} with Verilator (cached after the first time)...",
-            config.name
-        );
-    }
+    let trace = trace_format(trace, trace_out.as_deref())?;
+    eprintln!(
+        "building {} with Verilator (cached after the first time)...",
+        design.config.name
+    );
     let started = Instant::now();
     let array = ArraySim::new(
-        config,
+        design,
         &ArrayOptions {
             trace,
             trace_path: trace_out,
         },
     )
     .context("cannot build the simulation")?;
-    if !quiet {
-        eprintln!("ready in {:.1} s", started.elapsed().as_secs_f64());
-        if let Some(path) = array.trace_path() {
-            eprintln!("waveform: {}", path.display());
-        }
+    eprintln!("ready in {:.1} s", started.elapsed().as_secs_f64());
+    if let Some(path) = array.trace_path() {
+        eprintln!("waveform: {}", path.display());
     }
     Ok(array)
 }
@@ -229,9 +257,12 @@ fn array_for(
 fn run_sim_gemm(args: SimGemmArgs) -> Result<()> {
     let config = load_hw(&args.hw)?;
     if args.random == 0 {
-        bail!("--random 0 runs nothing; pass the number of random GEMMs (e.g. --random 20)");
+        return Err(usage(
+            "--random 0 runs nothing; pass the number of random GEMMs (e.g. --random 20)",
+        ));
     }
-    let mut array = array_for(&config, args.trace, args.trace_out.clone(), args.json)?;
+    let design = resolve_design(&config, None, DesignSource::default())?;
+    let mut array = array_for(&design, args.trace, args.trace_out.clone())?;
     let bar = progress::bar(args.random as u64, "GEMMs");
     let started = Instant::now();
     let check =
@@ -246,7 +277,7 @@ fn run_sim_gemm(args: SimGemmArgs) -> Result<()> {
         config.name, check.cases, check.values, check.mismatches
     );
     println!(
-        "cycles: {} measured, {} from the schedule formula; {} MACs, utilization {:.1}%; {:.0} simulated cycles/s",
+        "cycles: {} measured, {} from the schedule formula; {} MACs, utilization {:.1}%; {:.0} simulated cycles/s in {seconds:.1} s",
         check.cycles,
         check.model_cycles,
         check.macs,
@@ -265,6 +296,7 @@ fn run_sim_gemm(args: SimGemmArgs) -> Result<()> {
         println!(
             "{}",
             json!({
+                "hw": design.summary(),
                 "mismatches": check.mismatches,
                 "cases": check.cases,
                 "cycles": check.cycles,
@@ -272,8 +304,8 @@ fn run_sim_gemm(args: SimGemmArgs) -> Result<()> {
                 "values": check.values,
                 "macs": check.macs,
                 "utilization": utilization,
-                "config": config.name,
                 "seed": args.seed,
+                "seconds": seconds,
             })
         );
     }
@@ -285,38 +317,25 @@ fn run_sim_gemm(args: SimGemmArgs) -> Result<()> {
 
 fn run_sim_network(args: SimNetworkArgs) -> Result<()> {
     args.data.check()?;
-    let model = load_model(&args.model)?;
-    let mut config = load_hw(&args.hw)?;
     if args.images == 0 {
-        bail!("--images 0 runs nothing; pass at least 1");
+        return Err(usage("--images 0 runs nothing; pass at least 1"));
     }
     if args.batch == 0 {
-        bail!("--batch must be at least 1 (1 = one image at a time)");
+        return Err(usage(
+            "--batch must be at least 1 (1 = one image at a time)",
+        ));
     }
-    let problems = hwgen::sizing::unsupported_layers(&config, &model);
-    if !problems.is_empty() {
-        let sized = hwgen::sizing::size_for_model(&config, &model)
-            .context("cannot size the hardware config for the model")?;
-        if !args.json {
-            eprintln!(
-                "note: {} cannot run this model as is ({}); simulating it sized for the model: a_bits={} w_bits={} acc_bits={} (as `tandem hwgen --model` generates)",
-                config.name,
-                problems[0],
-                sized.a_bits,
-                sized.w_bits,
-                sized.acc_bits_resolved()
-            );
-        }
-        config = sized;
-    }
+    let model = load_model(&args.model)?;
+    let config = load_hw(&args.hw)?;
+    let design = resolve_design(&config, Some(&model), DesignSource::default())?;
     let data = args
         .data
         .load_test_for(&model, &args.model, Some(args.images))?;
     let kind = data.kind;
     let images: Vec<Vec<i32>> = (0..data.len())
-        .map(|i| data.image(i).iter().map(|&p| p as i32).collect())
+        .map(|i| data.image(i).iter().map(|&p| i32::from(p)).collect())
         .collect();
-    let mut array = array_for(&config, args.trace, args.trace_out.clone(), args.json)?;
+    let mut array = array_for(&design, args.trace, args.trace_out.clone())?;
     let bar = progress::bar(images.len() as u64, "images");
     let started = Instant::now();
     let run =
@@ -324,76 +343,8 @@ fn run_sim_network(args: SimNetworkArgs) -> Result<()> {
             .context("the simulation failed")?;
     let seconds = started.elapsed().as_secs_f64();
     bar.finish();
-
-    let (rows, cols) = (config.rows, config.cols);
-    let correct = run.correct(&data.labels);
-    let accuracy = correct as f64 / images.len() as f64;
-    let layers_json: Vec<serde_json::Value> = run
-        .layers
-        .iter()
-        .map(|l| {
-            json!({
-                "name": l.name,
-                "kind": l.kind,
-                "on_rtl": l.on_rtl(),
-                "macs": l.macs,
-                "cycles": l.cycles,
-                "model_cycles": l.model_cycles,
-                "utilization": l.utilization(rows, cols),
-                "mismatches": l.mismatches,
-                "gemm": l.gemm.map(|g| json!({"m": g.m, "k": g.k, "n": g.n})),
-            })
-        })
-        .collect();
-
-    println!(
-        "{} on {} ({}x{} array), {} {} test images in groups of {}, figures summed over all images:",
-        model.name,
-        config.name,
-        rows,
-        cols,
-        images.len(),
-        kind.name(),
-        args.batch
-    );
-    println!(
-        "{:<8} {:<9} {:>16} {:>12} {:>12} {:>12} {:>8} {:>10}",
-        "layer", "kind", "GEMM MxKxN", "MACs", "cycles", "model", "util", "mismatch"
-    );
-    for layer in &run.layers {
-        let gemm = layer
-            .gemm
-            .map(|g| format!("{}x{}x{}", g.m, g.k, g.n))
-            .unwrap_or_else(|| "host".into());
-        println!(
-            "{:<8} {:<9} {:>16} {:>12} {:>12} {:>12} {:>7.1}% {:>10}",
-            layer.name,
-            layer.kind,
-            gemm,
-            layer.macs,
-            layer.cycles,
-            layer.model_cycles,
-            layer.utilization(rows, cols) * 100.0,
-            layer.mismatches
-        );
-    }
-    let total_macs: u64 = run.layers.iter().map(|l| l.macs).sum();
-    println!(
-        "total: {} cycles measured, {} from the schedule formula, utilization {:.1}%, {} per image ({:.0} images/s at {} MHz)",
-        run.total_cycles(),
-        run.total_model_cycles(),
-        total_macs as f64 / (run.total_cycles().max(1) as f64 * rows as f64 * cols as f64) * 100.0,
-        run.total_cycles() / images.len() as u64,
-        config.clock_mhz * 1e6 / (run.total_cycles() as f64 / images.len() as f64),
-        config.clock_mhz
-    );
-    println!(
-        "mismatches against golden: {}; RTL predictions {:?}; accuracy {correct}/{} = {:.1}%",
-        run.mismatches(),
-        run.predictions,
-        images.len(),
-        accuracy * 100.0
-    );
+    let summary = sim::network::NetworkSummary::new(&design, &run, &data.labels, args.batch);
+    print_network_table(&design, &model, &summary, kind.name());
     println!(
         "simulated {} cycles in {seconds:.1} s ({:.0} cycles/s)",
         array.total_cycles(),
@@ -407,27 +358,63 @@ fn run_sim_network(args: SimNetworkArgs) -> Result<()> {
         }
     }
     if args.json {
-        println!(
-            "{}",
-            json!({
-                "mismatches": run.mismatches(),
-                "images": images.len(),
-                "layers": layers_json,
-                "total_cycles": run.total_cycles(),
-                "total_model_cycles": run.total_model_cycles(),
-                "predictions": run.predictions,
-                "labels": data.labels,
-                "accuracy": accuracy,
-                "config": config.name,
-                "rows": rows,
-                "cols": cols,
-                "clock_mhz": config.clock_mhz,
-                "batch": args.batch,
-            })
-        );
+        println!("{}", serde_json::to_string(&summary)?);
     }
     if run.mismatches() > 0 || run.total_cycles() != run.total_model_cycles() {
         bail!("the RTL disagrees with golden");
     }
     Ok(())
+}
+
+/// The per-layer table and totals of `sim network`.
+fn print_network_table(
+    design: &Design,
+    model: &Model,
+    summary: &sim::network::NetworkSummary,
+    dataset: &str,
+) {
+    let config = &design.config;
+    println!(
+        "{} on {} ({}x{} array), {} {dataset} test images in groups of {}, figures summed over all images:",
+        model.name, config.name, config.rows, config.cols, summary.images, summary.batch
+    );
+    println!(
+        "{:<8} {:<9} {:>16} {:>12} {:>12} {:>12} {:>8} {:>10}",
+        "layer", "kind", "GEMM MxKxN", "MACs", "cycles", "model", "util", "mismatch"
+    );
+    for layer in &summary.layers {
+        let stats = &layer.stats;
+        let gemm = stats
+            .gemm
+            .map(|g| format!("{}x{}x{}", g.m, g.k, g.n))
+            .unwrap_or_else(|| "host".into());
+        println!(
+            "{:<8} {:<9} {:>16} {:>12} {:>12} {:>12} {:>7.1}% {:>10}",
+            stats.name,
+            stats.kind,
+            gemm,
+            stats.macs,
+            stats.cycles,
+            stats.model_cycles,
+            layer.utilization * 100.0,
+            stats.mismatches
+        );
+    }
+    println!(
+        "total: {} cycles measured, {} from the schedule formula, utilization {:.1}%, {:.0} per image ({:.0} images/s at {} MHz)",
+        summary.total_cycles,
+        summary.total_model_cycles,
+        summary.utilization * 100.0,
+        summary.cycles_per_image,
+        config.clock_mhz * 1e6 / summary.cycles_per_image.max(1e-9),
+        config.clock_mhz
+    );
+    println!(
+        "mismatches against golden: {}; RTL predictions {:?}; accuracy {}/{} = {:.1}%",
+        summary.mismatches,
+        summary.predictions,
+        summary.correct,
+        summary.images,
+        summary.accuracy * 100.0
+    );
 }

@@ -11,8 +11,8 @@ use std::time::Duration;
 
 #[derive(Debug, Args)]
 pub struct ReportArgs {
-    /// Hardware config (YAML), e.g. configs/hw-16x16-w4a4.yaml. Sized for
-    /// the model first when it cannot run it as is (as `tandem sim network`).
+    /// Hardware config (YAML), e.g. configs/hw-16x16-w4a4.yaml. Resolved for
+    /// the model first, as `tandem hwgen --model` does (each change printed).
     #[arg(long)]
     hw: PathBuf,
     /// Model directory (model.yaml + model.safetensors).
@@ -38,7 +38,7 @@ pub struct ReportArgs {
     #[arg(long, default_value_t = 600)]
     synth_timeout: u64,
     /// Batch sizes of the modeled figures, comma-separated (1 is always included).
-    #[arg(long, value_delimiter = ',', default_value = "1,8,32,128")]
+    #[arg(long, value_delimiter = ',', default_values_t = report::DEFAULT_BATCH_SIZES)]
     batch: Vec<usize>,
     /// Output directory (created; files with the same names are replaced).
     #[arg(long)]
@@ -51,7 +51,16 @@ pub struct ReportArgs {
 
 pub fn run_report(args: ReportArgs) -> Result<()> {
     let model = golden::io::load(&args.model).context("cannot load the model")?;
-    let config = HwConfig::from_yaml_file(&args.hw).context("cannot load the hardware config")?;
+    let config = HwConfig::from_yaml_file(&args.hw)?;
+    let design = crate::cli_hw::resolve_design(
+        &config,
+        Some(&model),
+        hwgen::DesignSource {
+            hw_config: Some(args.hw.display().to_string()),
+            model_dir: Some(args.model.display().to_string()),
+            out_dir: Some(args.out.join("rtl").display().to_string()),
+        },
+    )?;
     let table = match &args.energy_table {
         Some(path) => EnergyTable::from_yaml_file(path).context("cannot load the energy table")?,
         None => EnergyTable::default_45nm(),
@@ -86,6 +95,9 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
     } else {
         // The whole split: its size gives the modeled whole-test-set figures.
         let data = args.data.load_test_for(&model, &args.model, None)?;
+        if let Some(note) = crate::cli_model::clamp_note(args.images, data.len(), data.kind) {
+            eprintln!("{note}");
+        }
         let count = args.images.min(data.len());
         let images: Vec<Vec<i32>> = (0..count)
             .map(|i| data.image(i).iter().map(|&p| i32::from(p)).collect())
@@ -101,7 +113,8 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
             .unwrap_or_else(|_| ProgressStyle::default_spinner()),
     );
     spinner.enable_steady_tick(Duration::from_millis(120));
-    let quiet = args.json;
+    // Stages go to stderr with or without --json (stdout is what --json changes).
+    let quiet = false;
     let progress = |event: ProgressEvent| match event {
         ProgressEvent::Stage(message) => {
             if !quiet {
@@ -120,7 +133,7 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
         }
     };
     let inputs = ReportInputs {
-        hw_config: &config,
+        design: &design,
         hw_config_origin: args.hw.display().to_string(),
         model: &model,
         model_origin: args.model.display().to_string(),

@@ -94,12 +94,37 @@ fn hwgen_writes_design_and_requant_images() {
     ] {
         assert!(out.join(file).is_file(), "{file} missing");
     }
-    // Sized for the model: the 8-bit image input needs 8-bit activations.
+    // Resolved for the model: the 8-bit image input needs 8-bit activations,
+    // and the JSON says so (not only a note on stderr).
     let top = std::fs::read_to_string(out.join("tandem_top.v")).unwrap();
     assert!(
-        top.contains("a_bits=8"),
-        "header does not show the sized config"
+        top.contains("a_bits=8") && top.contains("Changed: a_bits 4 -> 8 because layer conv1"),
+        "the banner does not show the resolved config and its changes"
     );
+    assert_eq!(value["hw"]["a_bits"], 8);
+    let changes = value["hw"]["changes"].as_array().unwrap();
+    assert!(
+        changes[0]
+            .as_str()
+            .unwrap()
+            .starts_with("a_bits 4 -> 8 because layer conv1"),
+        "{changes:?}"
+    );
+    assert!(stderr(&run).contains("note: hw-16x16-w4a4: a_bits 4 -> 8"));
+    for key in [
+        "rows",
+        "cols",
+        "w_bits",
+        "acc_bits",
+        "shift_bits",
+        "acc_depth",
+    ] {
+        assert!(
+            value["hw"][key].is_u64(),
+            "hw.{key} missing: {}",
+            value["hw"]
+        );
+    }
     // The resolved config round-trips through the YAML loader.
     hwgen::HwConfig::from_yaml_file(out.join("hw.yaml")).unwrap();
 
@@ -115,10 +140,151 @@ fn hwgen_writes_design_and_requant_images() {
     assert!(run.status.success(), "{}", stderr(&run));
     let checked_in =
         PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("rtl/generated/hw-8x8-w4a4/tandem_top.v");
-    assert_eq!(
-        std::fs::read_to_string(plain.join("tandem_top.v")).unwrap(),
-        std::fs::read_to_string(checked_in).unwrap()
+    // The same RTL; only the regenerate command in the banner names other paths.
+    let body = |path: PathBuf| {
+        let text = std::fs::read_to_string(path).unwrap();
+        text.lines()
+            .filter(|line| !line.starts_with("//   tandem hwgen"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    assert_eq!(body(plain.join("tandem_top.v")), body(checked_in));
+}
+
+#[test]
+fn hwgen_widens_a_shift_field_the_model_needs_and_replaces_stale_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m");
+    random_model(&model, "0.125");
+    let narrow = dir.path().join("narrow.yaml");
+    std::fs::write(
+        &narrow,
+        std::fs::read_to_string(preset("hw-8x8-w4a4.yaml"))
+            .unwrap()
+            .replace("shift_bits: 5", "shift_bits: 2"),
+    )
+    .unwrap();
+    let out = dir.path().join("hw");
+    std::fs::create_dir(&out).unwrap();
+    std::fs::write(out.join("hw.yaml"), "# an earlier design\n").unwrap();
+    std::fs::write(out.join("old_layer_shift.memh"), "ff\n").unwrap();
+    let run = tandem(&[
+        "hwgen",
+        "--hw",
+        narrow.to_str().unwrap(),
+        "--model",
+        model.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let value = last_json(&run);
+    let changes: Vec<&str> = value["hw"]["changes"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap())
+        .collect();
+    let shift = changes
+        .iter()
+        .find(|c| c.starts_with("shift_bits 2 -> "))
+        .expect("shift widened");
+    assert!(
+        shift.contains("because layer ") && shift.contains(" uses shift "),
+        "{shift}"
     );
+    let max_shift = (1u32 << value["hw"]["shift_bits"].as_u64().unwrap()) - 1;
+    for entry in std::fs::read_dir(&out).unwrap() {
+        let path = entry.unwrap().path();
+        let name = path.file_name().unwrap().to_string_lossy().into_owned();
+        assert_ne!(name, "old_layer_shift.memh", "a stale image survived");
+        if name.ends_with("_shift.memh") {
+            for line in std::fs::read_to_string(&path)
+                .unwrap()
+                .lines()
+                .filter(|l| !l.starts_with("//"))
+            {
+                let shift = u32::from_str_radix(line, 16).unwrap();
+                assert!(
+                    shift <= max_shift,
+                    "{name}: shift {shift} does not fit the field"
+                );
+            }
+        }
+    }
+}
+
+#[test]
+fn hwgen_refuses_an_out_that_is_a_file_or_another_directory() {
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("plain.txt");
+    std::fs::write(&file, "x").unwrap();
+    let run = tandem(&[
+        "hwgen",
+        "--hw",
+        &preset("hw-8x8-w4a4.yaml"),
+        "--out",
+        file.to_str().unwrap(),
+    ]);
+    assert!(!run.status.success());
+    assert!(
+        stderr(&run).contains("is a file, not a directory"),
+        "{}",
+        stderr(&run)
+    );
+    let notes = dir.path().join("notes");
+    std::fs::create_dir(&notes).unwrap();
+    std::fs::write(notes.join("keep.txt"), "mine").unwrap();
+    let run = tandem(&[
+        "hwgen",
+        "--hw",
+        &preset("hw-8x8-w4a4.yaml"),
+        "--out",
+        notes.to_str().unwrap(),
+    ]);
+    assert!(!run.status.success());
+    assert!(
+        stderr(&run).contains("not a tandem design directory"),
+        "{}",
+        stderr(&run)
+    );
+    assert!(notes.join("keep.txt").is_file());
+}
+
+#[test]
+fn trace_out_implies_the_format_or_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("wave.txt");
+    let run = tandem(&[
+        "sim",
+        "gemm",
+        "--hw",
+        &preset("hw-8x8-w4a4.yaml"),
+        "--random",
+        "1",
+        "--trace-out",
+        bad.to_str().unwrap(),
+    ]);
+    assert_eq!(run.status.code(), Some(2), "{}", stderr(&run));
+    assert!(stderr(&run).contains("--trace-out"), "{}", stderr(&run));
+    if !have_verilator() {
+        return;
+    }
+    let wave = dir.path().join("wave.vcd");
+    let run = tandem(&[
+        "sim",
+        "gemm",
+        "--hw",
+        &preset("hw-8x8-w4a4.yaml"),
+        "--random",
+        "1",
+        "--trace-out",
+        wave.to_str().unwrap(),
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let text = std::fs::read_to_string(&wave).expect("the waveform was written");
+    assert!(text.contains("$enddefinitions"), "not a VCD file");
 }
 
 #[test]

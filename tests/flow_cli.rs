@@ -25,12 +25,26 @@ fn tiny_flow_runs_end_to_end() {
         "preset: quick\nwidth: 0.0625\ntrain_limit: 400\ntest_limit: 100\nbatch_size: 50\nteacher:\n  epochs: 2\nstudent:\n  stage_images: 100\n  finetune_images: 100\n  calibration_images: 64\n",
     )
     .unwrap();
+    // A config that already fits the model (8-bit operands, K up to 9216):
+    // the design is used as written, and the report must still describe the
+    // very RTL in hw/ (it once described the unresolved config instead).
+    let hw = dir.path().join("hw-8x8-w8a8.yaml");
+    std::fs::write(
+        &hw,
+        std::fs::read_to_string(format!("{root}/configs/hw-8x8-w4a4.yaml"))
+            .unwrap()
+            .replace("name: hw-8x8-w4a4", "name: hw-8x8-w8a8")
+            .replace("a_bits: 4", "a_bits: 8")
+            .replace("w_bits: 4", "w_bits: 8"),
+    )
+    .unwrap();
     let flow = dir.path().join("flow.yaml");
     std::fs::write(
         &flow,
         format!(
-            "train: {}\nhw: {root}/configs/hw-8x8-w4a4.yaml\nsim_images: 2\nreport_images: 1\nsynth: false\n",
-            train.display()
+            "train: {}\nhw: {}\nsim_images: 2\nreport_images: 1\nsynth: false\n",
+            train.display(),
+            hw.display()
         ),
     )
     .unwrap();
@@ -68,4 +82,48 @@ fn tiny_flow_runs_end_to_end() {
     assert!(out.join("flow.json").is_file());
     assert!(out.join("hw/tandem_top.v").is_file());
     golden::io::load(&out.join("train/model")).unwrap();
+
+    // One design everywhere: no changes were needed, and sim.json, the
+    // report and hw/ all describe it.
+    assert_eq!(
+        summary["hw"]["changes"].as_array().unwrap().len(),
+        0,
+        "{}",
+        summary["hw"]
+    );
+    assert_eq!(summary["hw"]["a_bits"], 8);
+    let sim: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(out.join("sim.json")).unwrap()).unwrap();
+    assert_eq!(sim["hw"], summary["hw"]);
+    assert_eq!(summary["report"]["hw"], summary["hw"]);
+    assert_same_files(&out.join("hw"), &out.join("report/rtl"));
+}
+
+/// `a` and `b` hold the same file names with the same bytes.
+fn assert_same_files(a: &Path, b: &Path) {
+    let names = |dir: &Path| {
+        let mut names: Vec<String> = std::fs::read_dir(dir)
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        names.sort();
+        names
+    };
+    assert_eq!(
+        names(a),
+        names(b),
+        "{} and {} list different files",
+        a.display(),
+        b.display()
+    );
+    assert!(names(a).iter().any(|n| n.ends_with("_shift.memh")));
+    for name in names(a) {
+        assert_eq!(
+            std::fs::read(a.join(&name)).unwrap(),
+            std::fs::read(b.join(&name)).unwrap(),
+            "{name} differs between {} and {}",
+            a.display(),
+            b.display()
+        );
+    }
 }
