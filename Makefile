@@ -5,7 +5,7 @@ CARGO ?= cargo
 TANDEM := target/release/tandem
 DEMO_DIR ?= out/demo
 
-.PHONY: all setup build demo demo-random test lint unit bench results results-full clean
+.PHONY: all setup build demo demo-random test lint unit bench soak results results-full clean
 
 all: build
 
@@ -49,6 +49,11 @@ unit:
 # Benchmarks (criterion); figures land in target/criterion.
 bench: setup
 	$(CARGO) bench --workspace
+
+# Soak the RTL: 10^5 random GEMMs over four array shapes and bit-width
+# pairs against the integer contract (scripts/soak.sh; minutes on 2 cores).
+soak: build
+	scripts/soak.sh 100000
 
 # Regenerate docs/results.md (trains one teacher and W8A8/W4A4/W3A3/W2A2
 # students with both baselines; about 6 minutes on 2 cores).
