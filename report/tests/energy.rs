@@ -110,8 +110,8 @@ fn tiny_gemm_energy_by_hand() {
 
     let sum: f64 = ActionKind::ALL.iter().map(|&k| typical(k)).sum();
     assert!(close(energy.total_pj.typical, sum));
-    // The 3096.725 pJ of the earlier register list, plus 2 bits / 32 pJ per
-    // bit-pair above (weight load -4, activation +6).
+    // 3096.725 pJ before the register list counted the valid bit and the
+    // 3-bit out_bits field: + (6 - 4) register bits at 1 pJ / 32 bits.
     assert!(close(energy.total_pj.typical, 3096.7875));
     assert!(energy.total_pj.low < energy.total_pj.typical);
     assert!(energy.total_pj.typical < energy.total_pj.high);
