@@ -691,7 +691,8 @@ fn area_report(config: &HwConfig, inputs: &ReportInputs<'_>, table: &EnergyTable
     }
 }
 
-fn area_summary(config: &HwConfig, flows: &[FlowResult], table: &EnergyTable) -> AreaSummary {
+/// The headline area figures of the flows that succeeded.
+pub fn area_summary(config: &HwConfig, flows: &[FlowResult], table: &EnergyTable) -> AreaSummary {
     let pes = config.macs_per_cycle() as f64;
     let flow = |which: SynthFlow| flows.iter().find(|f| f.flow == which && f.ok());
     let mut summary = AreaSummary::default();

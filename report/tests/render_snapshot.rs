@@ -1,0 +1,158 @@
+//! `report.md`, the CSV tables and the SVG plots of a fixed report, byte
+//! for byte: a small random model, modeled only (no images, no yosys), and
+//! the same report with a simulation and three synthesis flows filled in
+//! from fixed yosys statistics, so every section of the page is rendered.
+//! Run `cargo insta review` (or `INSTA_UPDATE=always cargo test`) after an
+//! intended change to the output.
+
+use golden::random::{random_model, RandomBits};
+use golden::topology::{Preset, Topology};
+use hwgen::{AccBits, Dataflow, HwConfig};
+use report::synth::{parse_stat_json, FlowResult};
+use report::{build_report, EnergyTable, Report, ReportInputs, SimulationInfo, SynthFlow};
+use std::path::Path;
+
+fn modeled_report() -> Report {
+    let topology = Topology::new(Preset::AlexnetCifar, 0.125, 1, 10).unwrap();
+    let bits = RandomBits {
+        w_bits: 4,
+        a_bits: 4,
+        first_last_w_bits: Some(8),
+    };
+    let model = random_model(&topology, bits, 7).unwrap();
+    let config = HwConfig {
+        name: "test-8x8".into(),
+        rows: 8,
+        cols: 8,
+        dataflow: Dataflow::WeightStationary,
+        a_bits: 4,
+        w_bits: 4,
+        acc_bits: AccBits::Auto,
+        max_k: Some(64),
+        shift_bits: 5,
+        acc_depth: 64,
+        clock_mhz: 200.0,
+    };
+    let table = EnergyTable::default_45nm();
+    let mut inputs = ReportInputs::new(&config, &model, &table);
+    inputs.synthesis = None;
+    inputs.test_set_images = Some(10_000);
+    inputs.batch_sizes = vec![1, 4];
+    build_report(&inputs).unwrap()
+}
+
+/// yosys `stat -json` output of a made-up two-level design.
+fn stat_json(cells: &[(&str, u64)]) -> String {
+    let pe_cells: Vec<String> = cells.iter().map(|(t, n)| format!("\"{t}\": {n}")).collect();
+    format!(
+        r#"{{ "modules": {{
+  "$paramod$aa\\tandem_pe": {{ "num_cells_by_type": {{ {} }} }},
+  "$paramod$bb\\tandem_acc_bank": {{ "num_cells_by_type": {{ "{}": 7 }} }},
+  "\\tandem_top": {{ "num_cells_by_type": {{ "$paramod$aa\\tandem_pe": 64, "$paramod$bb\\tandem_acc_bank": 8 }} }}
+}} }}"#,
+        pe_cells.join(", "),
+        cells[0].0
+    )
+}
+
+fn flow(flow: SynthFlow, cells: &[(&str, u64)], seconds: f64) -> FlowResult {
+    let stat = stat_json(cells);
+    FlowResult {
+        flow,
+        command: flow.command().to_string(),
+        seconds,
+        error: None,
+        modules: parse_stat_json(&stat, "tandem_top").unwrap(),
+        script: format!("{}\n", flow.command()),
+        stat_json: stat,
+    }
+}
+
+fn synthesized_and_simulated(mut report: Report) -> Report {
+    let flows = vec![
+        flow(
+            SynthFlow::Generic,
+            &[("$_XOR_", 40), ("$_AND_", 25), ("$_DFF_P_", 12)],
+            2.5,
+        ),
+        flow(
+            SynthFlow::Xilinx,
+            &[("LUT4", 30), ("FDRE", 12), ("DSP48E1", 1), ("RAM32M", 2)],
+            11.0,
+        ),
+        flow(SynthFlow::Ice40, &[("SB_LUT4", 55), ("SB_DFF", 12)], 4.25),
+    ];
+    report.area = report::AreaReport {
+        status: "synthesized",
+        message: None,
+        yosys_version: Some("Yosys 0.23 (git sha1 7ce5011c24b)".into()),
+        summary: report::area_summary(&report.design.config, &flows, &report.energy_table),
+        flows,
+    };
+    // The notes of the modeled run that no longer hold.
+    report
+        .notes
+        .retain(|note| !note.starts_with("area:") && !note.starts_with("no images"));
+    let b1 = report.batch1().throughput.clone();
+    report.measured = Some(report::ThroughputFigures {
+        basis: "measured (Verilator RTL simulation, 2 images, mean cycles per image)".into(),
+        ..b1
+    });
+    for layer in &mut report.layers {
+        layer.cycles_measured = Some(layer.cycles_modeled as f64);
+        layer.utilization_measured = Some(layer.utilization_modeled);
+    }
+    report.simulation = Some(SimulationInfo {
+        images: 2,
+        image_source: "two fixed images".into(),
+        values_compared: 1234,
+        mismatches: 0,
+        first_mismatch: None,
+        predictions: vec![3, 7],
+        labels: Some(vec![3, 1]),
+        cycles_match_formula: true,
+        wall_seconds: 0.75,
+    });
+    report
+}
+
+fn written(report: &Report) -> (tempfile::TempDir, impl Fn(&str) -> String) {
+    let dir = tempfile::tempdir().unwrap();
+    report.write_dir(dir.path()).unwrap();
+    let root = dir.path().to_path_buf();
+    let read = move |file: &str| std::fs::read_to_string(Path::new(&root).join(file)).unwrap();
+    (dir, read)
+}
+
+#[test]
+fn modeled_report_renders_the_same_bytes() {
+    let report = modeled_report();
+    let (_dir, read) = written(&report);
+    insta::assert_snapshot!("modeled_report.md", read("report.md"));
+    insta::assert_snapshot!("modeled_layers.csv", read("layers.csv"));
+    insta::assert_snapshot!("modeled_batches.csv", read("batches.csv"));
+    insta::assert_snapshot!(
+        "modeled_cycles_per_layer.svg",
+        read("plots/cycles_per_layer.svg")
+    );
+    insta::assert_snapshot!(
+        "modeled_energy_per_layer.svg",
+        read("plots/energy_per_layer.svg")
+    );
+}
+
+#[test]
+fn simulated_and_synthesized_report_renders_the_same_bytes() {
+    let report = synthesized_and_simulated(modeled_report());
+    let (_dir, read) = written(&report);
+    insta::assert_snapshot!("full_report.md", read("report.md"));
+    insta::assert_snapshot!("full_layers.csv", read("layers.csv"));
+    insta::assert_snapshot!(
+        "full_cycles_per_layer.svg",
+        read("plots/cycles_per_layer.svg")
+    );
+    insta::assert_snapshot!(
+        "full_area_per_module.svg",
+        read("plots/area_per_module.svg")
+    );
+}
