@@ -5,34 +5,14 @@
 //! Run `cargo insta review` (or `INSTA_UPDATE=always cargo test`) after an
 //! intended change to the output.
 
-use golden::random::{random_model, RandomBits};
-use golden::topology::{Preset, Topology};
-use hwgen::{AccBits, Dataflow, HwConfig};
+mod common;
+
 use report::synth::{parse_stat_json, FlowResult};
 use report::{build_report, EnergyTable, Report, ReportInputs, SimulationInfo, SynthFlow};
 use std::path::Path;
 
 fn modeled_report() -> Report {
-    let topology = Topology::new(Preset::AlexnetCifar, 0.125, 1, 10).unwrap();
-    let bits = RandomBits {
-        w_bits: 4,
-        a_bits: 4,
-        first_last_w_bits: Some(8),
-    };
-    let model = random_model(&topology, bits, 7).unwrap();
-    let config = HwConfig {
-        name: "test-8x8".into(),
-        rows: 8,
-        cols: 8,
-        dataflow: Dataflow::WeightStationary,
-        a_bits: 4,
-        w_bits: 4,
-        acc_bits: AccBits::Auto,
-        max_k: Some(64),
-        shift_bits: 5,
-        acc_depth: 64,
-        clock_mhz: 200.0,
-    };
+    let (config, model) = common::small_design();
     let table = EnergyTable::default_45nm();
     let mut inputs = ReportInputs::new(&config, &model, &table);
     inputs.synthesis = None;
