@@ -279,7 +279,10 @@ fn summary_energy(md: &mut String, page: &Page) {
     }
 }
 
-fn summary_area(md: &mut String, report: &Report) {
+/// (figure, value where the flow ran, basis, source) of the area rows.
+type AreaRow = (&'static str, Option<String>, &'static str, String);
+
+fn area_rows(report: &Report) -> [AreaRow; 6] {
     let area = &report.area.summary;
     let pe = &area.per_pe;
     let per_pe_source = format!("PE module total / {} PEs", report.design.macs_per_cycle);
@@ -324,9 +327,8 @@ fn summary_area(md: &mut String, report: &Report) {
         let (ffs, per_pe) = (opt(area.ice40_ffs, int), opt(pe.ice40_lut4, num));
         format!("{} LUT4, {ffs} FFs ({per_pe} LUT4 per PE)", int(lut4))
     });
-    // (figure, value where the flow ran, basis, source).
     let synthesized = "synthesized";
-    let rows = [
+    [
         (
             "Generic cells",
             generic,
@@ -353,15 +355,24 @@ fn summary_area(md: &mut String, report: &Report) {
         ),
         ("Xilinx per PE", xilinx_pe, synthesized, per_pe_source),
         ("iCE40", ice40, synthesized, synth_source(SynthFlow::Ice40)),
-    ];
-    for (figure, value, basis, source) in rows {
+    ]
+}
+
+fn summary_area(md: &mut String, report: &Report) {
+    for (figure, value, basis, source) in area_rows(report) {
         if let Some(value) = value {
             summary_row(md, figure, &value, basis, &source);
         }
     }
-    if report.area.status != "synthesized" {
-        let message = report.area.message.as_deref().unwrap_or_default();
-        summary_row(md, "Area", "not available", "-", message);
+    let message = report.area.message.as_deref().unwrap_or_default();
+    match report.area.status {
+        "synthesized" => {}
+        "partial" => {
+            let failed: Vec<&str> = report.area.failed_flows.iter().map(|f| f.name()).collect();
+            let value = format!("**partial**: {} failed", failed.join(", "));
+            summary_row(md, "Area", &value, "-", message);
+        }
+        _ => summary_row(md, "Area", "not available", "-", message),
     }
 }
 
@@ -624,43 +635,45 @@ fn buffers(md: &mut String, page: &Page) {
 }
 
 fn area(md: &mut String, report: &Report) {
+    let area = &report.area;
     let _ = writeln!(md, "## Area and resources (synthesized)\n");
-    if report.area.status != "synthesized" {
-        let _ = writeln!(
-            md,
-            "{}\n",
-            report.area.message.as_deref().unwrap_or_default()
-        );
-        md.push('\n');
-        return;
+    let message = area.message.as_deref().unwrap_or_default();
+    match area.status {
+        "synthesized" | "partial" => {
+            let _ = writeln!(
+                md,
+                "{} on the generated RTL, hierarchically (each distinct module parametrization synthesized once; instance counts from the hierarchy). Flows: {}. Cells are each module's own logic, submodules excluded, summed over all instances; scripts and raw `stat -json` output are in `synth/`.\n",
+                area.yosys_version.as_deref().unwrap_or("yosys"),
+                flow_list(report)
+            );
+            md.push_str(&area_table(report));
+            if area.message.is_some() {
+                let _ = writeln!(md, "\n{message}");
+            }
+        }
+        "failed" => {
+            let _ = writeln!(md, "{message}\n\nFlows: {}.", flow_list(report));
+        }
+        _ => {
+            let _ = writeln!(md, "{message}\n");
+        }
     }
+    md.push('\n');
+}
+
+/// "`synth -top tandem_top` (2.50 s), `synth_xilinx ...` (600 s, **failed**: timed out ...)".
+fn flow_list(report: &Report) -> String {
     let flows: Vec<String> = report
         .area
         .flows
         .iter()
         .map(|f| {
-            format!(
-                "`{}` ({} s{})",
-                f.command,
-                num(f.seconds),
-                f.error
-                    .as_ref()
-                    .map(|e| format!(", **failed**: {e}"))
-                    .unwrap_or_default()
-            )
+            let failure = f.error.as_ref().map(|e| format!(", **failed**: {e}"));
+            let (command, seconds) = (&f.command, num(f.seconds));
+            format!("`{command}` ({seconds} s{})", failure.unwrap_or_default())
         })
         .collect();
-    let _ = writeln!(
-        md,
-        "{} on the generated RTL, hierarchically (each distinct module parametrization synthesized once; instance counts from the hierarchy). Flows: {}. Cells are each module's own logic, submodules excluded, summed over all instances; scripts and raw `stat -json` output are in `synth/`.\n",
-        report.area.yosys_version.as_deref().unwrap_or("yosys"),
-        flows.join(", ")
-    );
-    md.push_str(&area_table(report));
-    if let Some(message) = &report.area.message {
-        let _ = writeln!(md, "\n{message}");
-    }
-    md.push('\n');
+    flows.join(", ")
 }
 
 fn plot_list(md: &mut String, plots: &[Plot]) {

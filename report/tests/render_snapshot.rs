@@ -7,7 +7,6 @@
 
 mod common;
 
-use report::synth::{parse_stat_json, FlowResult};
 use report::{build_report, EnergyTable, Report, ReportInputs, SimulationInfo, SynthFlow};
 use std::path::Path;
 
@@ -21,54 +20,8 @@ fn modeled_report() -> Report {
     build_report(&inputs).unwrap()
 }
 
-/// yosys `stat -json` output of a made-up two-level design.
-fn stat_json(cells: &[(&str, u64)]) -> String {
-    let pe_cells: Vec<String> = cells.iter().map(|(t, n)| format!("\"{t}\": {n}")).collect();
-    format!(
-        r#"{{ "modules": {{
-  "$paramod$aa\\tandem_pe": {{ "num_cells_by_type": {{ {} }} }},
-  "$paramod$bb\\tandem_acc_bank": {{ "num_cells_by_type": {{ "{}": 7 }} }},
-  "\\tandem_top": {{ "num_cells_by_type": {{ "$paramod$aa\\tandem_pe": 64, "$paramod$bb\\tandem_acc_bank": 8 }} }}
-}} }}"#,
-        pe_cells.join(", "),
-        cells[0].0
-    )
-}
-
-fn flow(flow: SynthFlow, cells: &[(&str, u64)], seconds: f64) -> FlowResult {
-    let stat = stat_json(cells);
-    FlowResult {
-        flow,
-        command: flow.command().to_string(),
-        seconds,
-        error: None,
-        modules: parse_stat_json(&stat, "tandem_top").unwrap(),
-        script: format!("{}\n", flow.command()),
-        stat_json: stat,
-    }
-}
-
 fn synthesized_and_simulated(mut report: Report) -> Report {
-    let flows = vec![
-        flow(
-            SynthFlow::Generic,
-            &[("$_XOR_", 40), ("$_AND_", 25), ("$_DFF_P_", 12)],
-            2.5,
-        ),
-        flow(
-            SynthFlow::Xilinx,
-            &[("LUT4", 30), ("FDRE", 12), ("DSP48E1", 1), ("RAM32M", 2)],
-            11.0,
-        ),
-        flow(SynthFlow::Ice40, &[("SB_LUT4", 55), ("SB_DFF", 12)], 4.25),
-    ];
-    report.area = report::AreaReport {
-        status: "synthesized",
-        message: None,
-        yosys_version: Some("Yosys 0.23 (git sha1 7ce5011c24b)".into()),
-        summary: report::area_summary(&report.design.config, &flows, &report.energy_table),
-        flows,
-    };
+    report.area = common::synthesized_area(&report, &SynthFlow::ALL);
     // The notes of the modeled run that no longer hold.
     report
         .notes
