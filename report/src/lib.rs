@@ -39,7 +39,7 @@ use serde::Serialize;
 use sim::array::{ArrayOptions, ArraySim, DriverError};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use synth::FlowResult;
+use synth::{FlowResult, FlowStatus};
 use thiserror::Error;
 
 /// Batch sizes the modeled figures use when the caller gives none.
@@ -706,6 +706,11 @@ impl AreaReport {
                 format!("{} {why}", f.flow.name())
             })
             .collect();
+        let hint = if failed.iter().any(|f| f.status == FlowStatus::TimedOut) {
+            " (for flows that timed out: raise --synth-timeout, or run fewer --synth-flows)"
+        } else {
+            ""
+        };
         let succeeded: Vec<&str> = flows
             .iter()
             .filter(|f| f.ok())
@@ -715,13 +720,13 @@ impl AreaReport {
             ("synthesized", None)
         } else if succeeded.is_empty() {
             let message = format!(
-                "no area figures: every synthesis flow failed: {}",
+                "no area figures: every synthesis flow failed: {}{hint}",
                 reasons.join("; ")
             );
             ("failed", Some(message))
         } else {
             let message = format!(
-                "partial: only {} synthesized; failed: {}",
+                "partial: only {} synthesized; failed: {}{hint}",
                 succeeded.join(", "),
                 reasons.join("; ")
             );

@@ -446,7 +446,7 @@ fn run_flow(flow: SynthFlow, dir: &Path, options: &SynthOptions) -> FlowResult {
         YosysOutcome::TimedOut => result.fail(
             FlowStatus::TimedOut,
             format!(
-                "timed out after {} (the per-flow limit) and was stopped; allow more time, or run fewer flows",
+                "timed out after {} (the per-flow limit) and was stopped",
                 seconds_text(options.timeout)
             ),
         ),
