@@ -8,7 +8,6 @@
 mod common;
 
 use report::{build_report, EnergyTable, Report, ReportInputs, SimulationInfo, SynthFlow};
-use std::path::Path;
 
 fn modeled_report() -> Report {
     let (config, model) = common::small_design();
@@ -49,43 +48,38 @@ fn synthesized_and_simulated(mut report: Report) -> Report {
     report
 }
 
-fn written(report: &Report) -> (tempfile::TempDir, impl Fn(&str) -> String) {
+/// Each of `files` that `report` writes, against its snapshot
+/// `<prefix>_<file name>`.
+fn assert_files_match_snapshots(report: &Report, prefix: &str, files: &[&str]) {
     let dir = tempfile::tempdir().unwrap();
     report.write_dir(dir.path()).unwrap();
-    let root = dir.path().to_path_buf();
-    let read = move |file: &str| std::fs::read_to_string(Path::new(&root).join(file)).unwrap();
-    (dir, read)
+    for file in files {
+        let text = std::fs::read_to_string(dir.path().join(file)).unwrap();
+        let name = format!("{prefix}_{}", file.rsplit('/').next().unwrap());
+        insta::assert_snapshot!(name, text);
+    }
 }
 
 #[test]
 fn modeled_report_renders_the_same_bytes() {
-    let report = modeled_report();
-    let (_dir, read) = written(&report);
-    insta::assert_snapshot!("modeled_report.md", read("report.md"));
-    insta::assert_snapshot!("modeled_layers.csv", read("layers.csv"));
-    insta::assert_snapshot!("modeled_batches.csv", read("batches.csv"));
-    insta::assert_snapshot!(
-        "modeled_cycles_per_layer.svg",
-        read("plots/cycles_per_layer.svg")
-    );
-    insta::assert_snapshot!(
-        "modeled_energy_per_layer.svg",
-        read("plots/energy_per_layer.svg")
-    );
+    let files = [
+        "report.md",
+        "layers.csv",
+        "batches.csv",
+        "plots/cycles_per_layer.svg",
+        "plots/energy_per_layer.svg",
+    ];
+    assert_files_match_snapshots(&modeled_report(), "modeled", &files);
 }
 
 #[test]
 fn simulated_and_synthesized_report_renders_the_same_bytes() {
     let report = synthesized_and_simulated(modeled_report());
-    let (_dir, read) = written(&report);
-    insta::assert_snapshot!("full_report.md", read("report.md"));
-    insta::assert_snapshot!("full_layers.csv", read("layers.csv"));
-    insta::assert_snapshot!(
-        "full_cycles_per_layer.svg",
-        read("plots/cycles_per_layer.svg")
-    );
-    insta::assert_snapshot!(
-        "full_area_per_module.svg",
-        read("plots/area_per_module.svg")
-    );
+    let files = [
+        "report.md",
+        "layers.csv",
+        "plots/cycles_per_layer.svg",
+        "plots/area_per_module.svg",
+    ];
+    assert_files_match_snapshots(&report, "full", &files);
 }
