@@ -34,8 +34,9 @@ pub struct ReportArgs {
     /// yosys flows to run, comma-separated: generic, xilinx, ice40.
     #[arg(long, value_delimiter = ',', default_value = "generic,xilinx,ice40")]
     synth_flows: Vec<String>,
-    /// Stop a synthesis flow after this many seconds.
-    #[arg(long, default_value_t = 600)]
+    /// Stop a synthesis flow after this many seconds (at least 1); a flow
+    /// stopped there is reported as timed out, without figures.
+    #[arg(long, default_value_t = 600, value_parser = parse_synth_timeout)]
     synth_timeout: u64,
     /// Batch sizes of the modeled figures, comma-separated (1 is always included).
     #[arg(long, value_delimiter = ',', default_values_t = report::DEFAULT_BATCH_SIZES)]
@@ -82,7 +83,7 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
         }
         Some(SynthOptions {
             flows,
-            timeout: Duration::from_secs(args.synth_timeout.max(1)),
+            timeout: Duration::from_secs(args.synth_timeout),
             ..SynthOptions::default()
         })
     };
@@ -231,4 +232,19 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
 
 fn show(value: Option<u64>) -> String {
     value.map_or_else(|| "-".into(), |v| v.to_string())
+}
+
+/// `--synth-timeout`: whole seconds, at least 1. 0 is refused rather than
+/// read as "no limit": a flow without a limit can hang a report forever.
+fn parse_synth_timeout(text: &str) -> Result<u64, String> {
+    let seconds: u64 = text
+        .parse()
+        .map_err(|_| format!("`{text}` is not a whole number of seconds"))?;
+    if seconds == 0 {
+        return Err(
+            "must be at least 1 second (each yosys flow is stopped after it); to skip synthesis pass --no-synth"
+                .into(),
+        );
+    }
+    Ok(seconds)
 }

@@ -41,7 +41,7 @@ use serde::Serialize;
 use sim::array::{ArrayOptions, ArraySim, DriverError};
 use std::path::{Path, PathBuf};
 use std::time::Instant;
-use synth::FlowResult;
+use synth::{FlowResult, FlowStatus};
 use thiserror::Error;
 
 /// Batch sizes the modeled figures use when the caller gives none.
@@ -249,13 +249,19 @@ pub struct TestSetFigures {
 /// Area and resources.
 #[derive(Debug, Clone, Serialize)]
 pub struct AreaReport {
-    /// `synthesized`, `skipped` or `unavailable`.
+    /// `synthesized` (every requested flow succeeded), `partial` (some
+    /// did: `failed_flows` names the others), `failed` (none did),
+    /// `skipped` (no synthesis asked for) or `unavailable` (no yosys).
+    /// docs/energy-area.md describes them.
     pub status: &'static str,
-    /// Why synthesis was skipped or unavailable.
+    /// Why synthesis was skipped, unavailable, partial or failed: every
+    /// failed flow with its reason.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub message: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub yosys_version: Option<String>,
+    /// The flows that timed out or failed (no figures from them).
+    pub failed_flows: Vec<SynthFlow>,
     pub flows: Vec<FlowResult>,
     pub summary: AreaSummary,
 }
@@ -627,24 +633,20 @@ pub fn build_report(inputs: &ReportInputs<'_>) -> Result<Report, ReportError> {
 fn area_report(design: &Design, inputs: &ReportInputs<'_>, table: &EnergyTable) -> AreaReport {
     let config = &design.config;
     let Some(options) = &inputs.synthesis else {
-        return AreaReport {
-            status: "skipped",
-            message: Some("synthesis skipped (--no-synth): no area figures".into()),
-            yosys_version: None,
-            flows: Vec::new(),
-            summary: AreaSummary::default(),
-        };
+        return AreaReport::without_flows(
+            "skipped",
+            "synthesis skipped (--no-synth): no area figures".into(),
+            None,
+        );
     };
     let version = match synth::yosys_version(&options.yosys) {
         Ok(version) => version,
         Err(message) => {
-            return AreaReport {
-                status: "unavailable",
-                message: Some(format!("no area figures: {message}")),
-                yosys_version: None,
-                flows: Vec::new(),
-                summary: AreaSummary::default(),
-            }
+            return AreaReport::without_flows(
+                "unavailable",
+                format!("no area figures: {message}"),
+                None,
+            )
         }
     };
     let names: Vec<&str> = options.flows.iter().map(|f| f.name()).collect();
@@ -659,33 +661,84 @@ fn area_report(design: &Design, inputs: &ReportInputs<'_>, table: &EnergyTable) 
             ok: result.ok(),
         })
     };
-    let flows = match synth::synthesize(design, options, &on_done) {
-        Ok(flows) => flows,
-        Err(error) => {
-            return AreaReport {
-                status: "unavailable",
-                message: Some(format!("cannot prepare the synthesis directory: {error}")),
-                yosys_version: Some(version),
-                flows: Vec::new(),
-                summary: AreaSummary::default(),
-            }
-        }
-    };
-    let failed: Vec<String> = flows
-        .iter()
-        .filter_map(|f| f.error.as_ref().map(|e| format!("{}: {e}", f.flow.name())))
-        .collect();
-    let summary = area_summary(config, &flows, table);
-    AreaReport {
-        status: "synthesized",
-        message: (!failed.is_empty()).then(|| format!("failed flows: {}", failed.join("; "))),
-        yosys_version: Some(version),
-        flows,
-        summary,
+    match synth::synthesize(design, options, &on_done) {
+        Ok(flows) => AreaReport::from_flows(config, version, flows, table),
+        Err(error) => AreaReport::without_flows(
+            "failed",
+            format!("no area figures: cannot prepare the synthesis directory: {error}"),
+            Some(version),
+        ),
     }
 }
 
-fn area_summary(config: &HwConfig, flows: &[FlowResult], table: &EnergyTable) -> AreaSummary {
+impl AreaReport {
+    fn without_flows(status: &'static str, message: String, yosys: Option<String>) -> Self {
+        AreaReport {
+            status,
+            message: Some(message),
+            yosys_version: yosys,
+            failed_flows: Vec::new(),
+            flows: Vec::new(),
+            summary: AreaSummary::default(),
+        }
+    }
+
+    /// The area of the flows that ran: `synthesized` when every one
+    /// succeeded, `partial` when some did, `failed` when none did. The
+    /// figures come from the successful flows only.
+    pub fn from_flows(
+        config: &HwConfig,
+        yosys_version: String,
+        flows: Vec<FlowResult>,
+        table: &EnergyTable,
+    ) -> Self {
+        let failed: Vec<&FlowResult> = flows.iter().filter(|f| !f.ok()).collect();
+        let reasons: Vec<String> = failed
+            .iter()
+            .map(|f| {
+                let why = f.error.as_deref().unwrap_or("no statistics");
+                format!("{} {why}", f.flow.name())
+            })
+            .collect();
+        let hint = if failed.iter().any(|f| f.status == FlowStatus::TimedOut) {
+            " (for flows that timed out: raise --synth-timeout, or run fewer --synth-flows)"
+        } else {
+            ""
+        };
+        let succeeded: Vec<&str> = flows
+            .iter()
+            .filter(|f| f.ok())
+            .map(|f| f.flow.name())
+            .collect();
+        let (status, message) = if failed.is_empty() {
+            ("synthesized", None)
+        } else if succeeded.is_empty() {
+            let message = format!(
+                "no area figures: every synthesis flow failed: {}{hint}",
+                reasons.join("; ")
+            );
+            ("failed", Some(message))
+        } else {
+            let message = format!(
+                "partial: only {} synthesized; failed: {}{hint}",
+                succeeded.join(", "),
+                reasons.join("; ")
+            );
+            ("partial", Some(message))
+        };
+        AreaReport {
+            status,
+            message,
+            yosys_version: Some(yosys_version),
+            failed_flows: failed.iter().map(|f| f.flow).collect(),
+            summary: area_summary(config, &flows, table),
+            flows,
+        }
+    }
+}
+
+/// The headline area figures of the flows that succeeded.
+pub fn area_summary(config: &HwConfig, flows: &[FlowResult], table: &EnergyTable) -> AreaSummary {
     let pes = config.macs_per_cycle() as f64;
     let flow = |which: SynthFlow| flows.iter().find(|f| f.flow == which && f.ok());
     let mut summary = AreaSummary::default();

@@ -4,7 +4,9 @@
 use crate::activity::ActionKind;
 use crate::render::num;
 use crate::{Report, ReportError, SynthFlow};
-use plotters::coord::ranged1d::SegmentValue;
+use plotters::coord::ranged1d::{SegmentValue, SegmentedCoord};
+use plotters::coord::types::{RangedCoordf64, RangedCoordusize};
+use plotters::coord::Shift;
 use plotters::prelude::*;
 
 /// One drawn plot.
@@ -34,20 +36,124 @@ const KIND_COLORS: [RGBColor; 10] = [
     RGBColor(23, 190, 207),
 ];
 
-fn plot_error(plot: &str) -> impl Fn(String) -> ReportError + '_ {
-    move |message| ReportError::Plot {
-        plot: plot.to_string(),
-        message,
-    }
-}
+/// Why plotters could not draw (its errors carry their own text).
+type DrawError = Box<dyn std::error::Error>;
+type Panel<'b> = DrawingArea<SVGBackend<'b>, Shift>;
+/// A chart with one x segment per bar.
+type SegmentChart<'a, 'b> =
+    ChartContext<'a, SVGBackend<'b>, Cartesian2d<SegmentedCoord<RangedCoordusize>, RangedCoordf64>>;
 
 /// Every plot the report has data for.
 pub fn draw_all(report: &Report) -> Result<Vec<Plot>, ReportError> {
-    let mut plots = vec![cycles_per_layer(report)?, energy_per_layer(report)?];
-    if let Some(plot) = area_per_module(report)? {
+    let mut plots = vec![
+        drawn("cycles_per_layer.svg", cycles_per_layer(report))?,
+        drawn("energy_per_layer.svg", energy_per_layer(report))?,
+    ];
+    if let Some(plot) = drawn("area_per_module.svg", area_per_module(report))? {
         plots.push(plot);
     }
     Ok(plots)
+}
+
+fn drawn<T>(file: &str, result: Result<T, DrawError>) -> Result<T, ReportError> {
+    result.map_err(|error| ReportError::Plot {
+        plot: file.to_string(),
+        message: error.to_string(),
+    })
+}
+
+/// An SVG of `height` pixels split into an upper panel of `upper` pixels
+/// and a lower one, drawn by `draw` and returned as text.
+fn two_panels(
+    height: u32,
+    upper: u32,
+    draw: impl for<'p, 'b> FnOnce(&'p Panel<'b>, &'p Panel<'b>) -> Result<(), DrawError>,
+) -> Result<String, DrawError> {
+    let mut svg = String::new();
+    {
+        let root = SVGBackend::with_string(&mut svg, (WIDTH, height)).into_drawing_area();
+        root.fill(&WHITE)?;
+        let (top, bottom) = root.split_vertically(upper);
+        draw(&top, &bottom)?;
+        root.present()?;
+    }
+    Ok(svg)
+}
+
+/// The axes of a bar chart: one segment per name, 0..`y_max` up.
+struct Axes<'n> {
+    names: &'n [String],
+    caption: String,
+    caption_size: u32,
+    y_max: f64,
+    y_label_width: u32,
+    y_desc: &'n str,
+}
+
+impl<'n> Axes<'n> {
+    /// The upper panel's axes (a larger caption).
+    fn upper(names: &'n [String], caption: String, y_max: f64, y_desc: &'n str) -> Self {
+        Axes {
+            names,
+            caption,
+            caption_size: 20,
+            y_max,
+            y_label_width: 80,
+            y_desc,
+        }
+    }
+
+    /// The lower panel's axes.
+    fn lower(names: &'n [String], caption: String, y_max: f64, y_desc: &'n str) -> Self {
+        Axes {
+            caption_size: 18,
+            ..Axes::upper(names, caption, y_max, y_desc)
+        }
+    }
+}
+
+/// A bar chart's frame, axes and mesh, drawn on `panel`.
+fn segment_chart<'a, 'b>(
+    panel: &'a Panel<'b>,
+    axes: &Axes,
+) -> Result<SegmentChart<'a, 'b>, DrawError> {
+    let n = axes.names.len().max(1);
+    let mut chart = ChartBuilder::on(panel)
+        .caption(&axes.caption, (FONT, axes.caption_size))
+        .margin(12)
+        .x_label_area_size(36)
+        .y_label_area_size(axes.y_label_width)
+        .build_cartesian_2d((0..n - 1).into_segmented(), 0f64..axes.y_max)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .x_label_formatter(&segment_label(axes.names))
+        .y_label_formatter(&|v| num(*v))
+        .y_desc(axes.y_desc)
+        .label_style((FONT, 13))
+        .draw()?;
+    Ok(chart)
+}
+
+/// The series legend in the upper left corner.
+fn draw_legend<'a, 'b: 'a>(
+    chart: &mut SegmentChart<'a, 'b>,
+    opacity: f64,
+    font_size: u32,
+) -> Result<(), DrawError> {
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(opacity))
+        .border_style(BLACK)
+        .label_font((FONT, font_size))
+        .draw()?;
+    Ok(())
+}
+
+/// A legend entry's swatch.
+fn legend_box<S: Into<ShapeStyle>>((x, y): (i32, i32), style: S) -> Rectangle<(i32, i32)> {
+    Rectangle::new([(x, y - 5), (x + 12, y + 5)], style)
 }
 
 /// Layer names as segment labels.
@@ -59,12 +165,13 @@ fn segment_label(names: &[String]) -> impl Fn(&SegmentValue<usize>) -> String + 
 }
 
 /// A bar filling segment `i` of a segmented x axis from `bottom` to `top`,
-/// with the same side margins everywhere so the plots look alike.
-fn segment_bar<S: Into<ShapeStyle>>(
+/// `margin` pixels in from each side.
+fn segment_rect<S: Into<ShapeStyle>>(
     i: usize,
     bottom: f64,
     top: f64,
     style: S,
+    margin: u32,
 ) -> Rectangle<(SegmentValue<usize>, f64)> {
     let mut rect = Rectangle::new(
         [
@@ -73,15 +180,23 @@ fn segment_bar<S: Into<ShapeStyle>>(
         ],
         style,
     );
-    rect.set_margin(0, 0, 10, 10);
+    rect.set_margin(0, 0, margin, margin);
     rect
 }
 
-fn cycles_per_layer(report: &Report) -> Result<Plot, ReportError> {
-    let file = "cycles_per_layer.svg";
-    let fail = plot_error(file);
+/// A filled bar, with the same side margins everywhere so the plots look
+/// alike.
+fn segment_bar<S: Into<ShapeStyle>>(
+    i: usize,
+    bottom: f64,
+    top: f64,
+    style: S,
+) -> Rectangle<(SegmentValue<usize>, f64)> {
+    segment_rect(i, bottom, top, style, 10)
+}
+
+fn cycles_per_layer(report: &Report) -> Result<Plot, DrawError> {
     let names: Vec<String> = report.layers.iter().map(|l| l.name.clone()).collect();
-    let n = names.len().max(1);
     let modeled: Vec<f64> = report
         .layers
         .iter()
@@ -98,129 +213,62 @@ fn cycles_per_layer(report: &Report) -> Result<Plot, ReportError> {
         .chain(measured.iter().flatten())
         .fold(1.0f64, |a, &b| a.max(b))
         * 1.1;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, 720)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
-        let (upper, lower) = root.split_vertically(420);
-        let mut chart = ChartBuilder::on(&upper)
-            .caption(
-                format!(
-                    "Cycles per layer, one image ({}x{} array at {} MHz)",
-                    report.design.config.rows,
-                    report.design.config.cols,
-                    report.design.config.clock_mhz
-                ),
-                (FONT, 20),
-            )
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(80)
-            .build_cartesian_2d((0..n - 1).into_segmented(), 0f64..y_max)
-            .map_err(|e| fail(e.to_string()))?;
+    let config = &report.design.config;
+    let simulated = measured.iter().any(Option::is_some);
+    let cycles_axes = Axes::upper(
+        &names,
+        format!(
+            "Cycles per layer, one image ({}x{} array at {} MHz)",
+            config.rows, config.cols, config.clock_mhz
+        ),
+        y_max,
+        "cycles",
+    );
+    let basis = if simulated { "measured" } else { "modeled" };
+    let utilization_axes = Axes::lower(
+        &names,
+        format!(
+            "MAC utilization per layer ({basis}): MACs / (cycles x {} PEs)",
+            report.design.macs_per_cycle
+        ),
+        100.0,
+        "utilization %",
+    );
+    let svg = two_panels(720, 420, |upper, lower| {
+        let mut chart = segment_chart(upper, &cycles_axes)?;
+        let bar = RGBColor(31, 119, 180).mix(0.6).filled();
+        let bars = modeled.iter().enumerate();
         chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_label_formatter(&segment_label(&names))
-            .y_label_formatter(&|v| num(*v))
-            .y_desc("cycles")
-            .label_style((FONT, 13))
-            .draw()
-            .map_err(|e| fail(e.to_string()))?;
-        let bar = RGBColor(31, 119, 180);
-        chart
-            .draw_series(
-                modeled
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &value)| segment_bar(i, 0.0, value, bar.mix(0.6).filled())),
-            )
-            .map_err(|e| fail(e.to_string()))?
+            .draw_series(bars.map(|(i, &value)| segment_bar(i, 0.0, value, bar)))?
             .label("modeled (hwgen::gemm_cycles)")
-            .legend(move |(x, y)| {
-                Rectangle::new([(x, y - 5), (x + 12, y + 5)], bar.mix(0.6).filled())
+            .legend(move |corner| legend_box(corner, bar));
+        if simulated {
+            let outline = BLACK.stroke_width(2);
+            let outlines = measured.iter().enumerate().filter_map(|(i, value)| {
+                value.map(|value| segment_rect(i, 0.0, value, outline, 6))
             });
-        if measured.iter().any(Option::is_some) {
             chart
-                .draw_series(measured.iter().enumerate().filter_map(|(i, value)| {
-                    value.map(|value| {
-                        let mut rect = Rectangle::new(
-                            [
-                                (SegmentValue::Exact(i), 0.0),
-                                (SegmentValue::Exact(i + 1), value),
-                            ],
-                            BLACK.stroke_width(2),
-                        );
-                        rect.set_margin(0, 0, 6, 6);
-                        rect
-                    })
-                }))
-                .map_err(|e| fail(e.to_string()))?
+                .draw_series(outlines)?
                 .label("measured (RTL simulation), outline")
-                .legend(|(x, y)| {
-                    Rectangle::new([(x, y - 5), (x + 12, y + 5)], BLACK.stroke_width(2))
-                });
+                .legend(move |corner| legend_box(corner, outline));
         }
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperLeft)
-            .background_style(WHITE.mix(0.85))
-            .border_style(BLACK)
-            .label_font((FONT, 13))
-            .draw()
-            .map_err(|e| fail(e.to_string()))?;
-
-        let basis = if measured.iter().any(Option::is_some) {
-            "measured"
-        } else {
-            "modeled"
-        };
-        let mut chart = ChartBuilder::on(&lower)
-            .caption(
-                format!(
-                    "MAC utilization per layer ({basis}): MACs / (cycles x {} PEs)",
-                    report.design.macs_per_cycle
-                ),
-                (FONT, 18),
-            )
-            .margin(12)
-            .x_label_area_size(36)
-            .y_label_area_size(80)
-            .build_cartesian_2d((0..n - 1).into_segmented(), 0f64..100f64)
-            .map_err(|e| fail(e.to_string()))?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .x_label_formatter(&segment_label(&names))
-            .y_label_formatter(&|v| num(*v))
-            .y_desc("utilization %")
-            .label_style((FONT, 13))
-            .draw()
-            .map_err(|e| fail(e.to_string()))?;
-        let green = RGBColor(44, 160, 44);
-        chart
-            .draw_series(
-                utilization
-                    .iter()
-                    .enumerate()
-                    .map(|(i, &value)| segment_bar(i, 0.0, value, green.mix(0.7).filled())),
-            )
-            .map_err(|e| fail(e.to_string()))?;
-        root.present().map_err(|e| fail(e.to_string()))?;
-    }
+        draw_legend(&mut chart, 0.85, 13)?;
+        let mut chart = segment_chart(lower, &utilization_axes)?;
+        let green = RGBColor(44, 160, 44).mix(0.7).filled();
+        let bars = utilization.iter().enumerate();
+        chart.draw_series(bars.map(|(i, &value)| segment_bar(i, 0.0, value, green)))?;
+        Ok(())
+    })?;
     Ok(Plot {
-        file,
+        file: "cycles_per_layer.svg",
         title: "Cycles and utilization per layer".into(),
         caption: "Bars: cycles from the schedule formula (modeled); black outlines: cycles measured in the RTL simulation (mean per image). Lower panel: utilization (measured when simulated).".into(),
         svg,
     })
 }
 
-fn energy_per_layer(report: &Report) -> Result<Plot, ReportError> {
-    let file = "energy_per_layer.svg";
-    let fail = plot_error(file);
+fn energy_per_layer(report: &Report) -> Result<Plot, DrawError> {
     let names: Vec<String> = report.layers.iter().map(|l| l.name.clone()).collect();
-    let n = names.len().max(1);
     // nJ per image, typical corner, by kind.
     let per_kind: Vec<Vec<f64>> = report
         .layers
@@ -237,78 +285,26 @@ fn energy_per_layer(report: &Report) -> Result<Plot, ReportError> {
         .map(|kinds| kinds.iter().sum::<f64>())
         .fold(1e-9f64, f64::max)
         * 1.1;
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, 820)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
-        let (upper, lower) = root.split_vertically(430);
-        for (panel, area) in [(0, &upper), (1, &lower)] {
-            let (caption, y_top, y_desc) = if panel == 0 {
-                (
-                    "Energy per layer and image (modeled, typical corner, batch 1)".to_string(),
-                    y_max,
-                    "nJ per image",
-                )
-            } else {
-                (
-                    "Share of each action kind per layer (typical corner)".to_string(),
-                    100.0,
-                    "% of the layer's energy",
-                )
-            };
-            let mut chart = ChartBuilder::on(area)
-                .caption(caption, (FONT, if panel == 0 { 20 } else { 18 }))
-                .margin(12)
-                .x_label_area_size(36)
-                .y_label_area_size(80)
-                .build_cartesian_2d((0..n - 1).into_segmented(), 0f64..y_top)
-                .map_err(|e| fail(e.to_string()))?;
-            chart
-                .configure_mesh()
-                .disable_x_mesh()
-                .x_label_formatter(&segment_label(&names))
-                .y_label_formatter(&|v| num(*v))
-                .y_desc(y_desc)
-                .label_style((FONT, 13))
-                .draw()
-                .map_err(|e| fail(e.to_string()))?;
-            for (kind_index, kind) in ActionKind::ALL.iter().enumerate() {
-                let color = KIND_COLORS[kind_index];
-                let bars = per_kind.iter().enumerate().map(|(i, kinds)| {
-                    let total: f64 = kinds.iter().sum();
-                    let scale = if panel == 0 {
-                        1.0
-                    } else if total > 0.0 {
-                        100.0 / total
-                    } else {
-                        0.0
-                    };
-                    let below: f64 = kinds[..kind_index].iter().sum::<f64>() * scale;
-                    let top = below + kinds[kind_index] * scale;
-                    segment_bar(i, below, top, color.filled())
-                });
-                let series = chart.draw_series(bars).map_err(|e| fail(e.to_string()))?;
-                if panel == 0 {
-                    series.label(kind.name()).legend(move |(x, y)| {
-                        Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled())
-                    });
-                }
-            }
-            if panel == 0 {
-                chart
-                    .configure_series_labels()
-                    .position(SeriesLabelPosition::UpperLeft)
-                    .background_style(WHITE.mix(0.9))
-                    .border_style(BLACK)
-                    .label_font((FONT, 12))
-                    .draw()
-                    .map_err(|e| fail(e.to_string()))?;
-            }
-        }
-        root.present().map_err(|e| fail(e.to_string()))?;
-    }
+    let energy_axes = Axes::upper(
+        &names,
+        "Energy per layer and image (modeled, typical corner, batch 1)".into(),
+        y_max,
+        "nJ per image",
+    );
+    let share_axes = Axes::lower(
+        &names,
+        "Share of each action kind per layer (typical corner)".into(),
+        100.0,
+        "% of the layer's energy",
+    );
+    let svg = two_panels(820, 430, |upper, lower| {
+        let mut chart = segment_chart(upper, &energy_axes)?;
+        stacked_kinds(&mut chart, &per_kind, false)?;
+        draw_legend(&mut chart, 0.9, 12)?;
+        stacked_kinds(&mut segment_chart(lower, &share_axes)?, &per_kind, true)
+    })?;
     Ok(Plot {
-        file,
+        file: "energy_per_layer.svg",
         title: "Energy per layer by action kind".into(),
         caption: format!(
             "Modeled: counted actions x {} (revision {}), typical corner, one image at batch 1. Upper panel in nJ, lower panel as shares.",
@@ -318,9 +314,39 @@ fn energy_per_layer(report: &Report) -> Result<Plot, ReportError> {
     })
 }
 
-fn area_per_module(report: &Report) -> Result<Option<Plot>, ReportError> {
-    let file = "area_per_module.svg";
-    let fail = plot_error(file);
+/// One stacked bar per layer, one colour per action kind; `shares`: each
+/// bar scaled to 100, without legend entries.
+fn stacked_kinds<'a, 'b: 'a>(
+    chart: &mut SegmentChart<'a, 'b>,
+    per_kind: &[Vec<f64>],
+    shares: bool,
+) -> Result<(), DrawError> {
+    for (kind_index, kind) in ActionKind::ALL.iter().enumerate() {
+        let color = KIND_COLORS[kind_index].filled();
+        let bars = per_kind.iter().enumerate().map(|(i, kinds)| {
+            let total: f64 = kinds.iter().sum();
+            let scale = if !shares {
+                1.0
+            } else if total > 0.0 {
+                100.0 / total
+            } else {
+                0.0
+            };
+            let below: f64 = kinds[..kind_index].iter().sum::<f64>() * scale;
+            let top = below + kinds[kind_index] * scale;
+            segment_bar(i, below, top, color)
+        });
+        let series = chart.draw_series(bars)?;
+        if !shares {
+            series
+                .label(kind.name())
+                .legend(move |corner| legend_box(corner, color));
+        }
+    }
+    Ok(())
+}
+
+fn area_per_module(report: &Report) -> Result<Option<Plot>, DrawError> {
     let Some(generic) = report
         .area
         .flows
@@ -344,58 +370,43 @@ fn area_per_module(report: &Report) -> Result<Option<Plot>, ReportError> {
             )
         })
         .collect();
-    let n = names.len().max(1);
     let totals: Vec<f64> = modules.iter().map(|m| m.total_cells() as f64).collect();
     let per_instance: Vec<f64> = modules
         .iter()
         .map(|m| m.total_cells() as f64 / m.instances.max(1) as f64)
         .collect();
-    let mut svg = String::new();
-    {
-        let root = SVGBackend::with_string(&mut svg, (WIDTH, 720)).into_drawing_area();
-        root.fill(&WHITE).map_err(|e| fail(e.to_string()))?;
-        let (upper, lower) = root.split_vertically(360);
-        for (panel, area, values) in [(0, &upper, &totals), (1, &lower, &per_instance)] {
-            let y_max = values.iter().fold(1.0f64, |a, &b| a.max(b)) * 1.1;
-            let caption = if panel == 0 {
-                "Generic cells per module, all instances (yosys synth)".to_string()
-            } else {
-                "Generic cells per instance".to_string()
-            };
-            let mut chart = ChartBuilder::on(area)
-                .caption(caption, (FONT, if panel == 0 { 20 } else { 18 }))
-                .margin(12)
-                .x_label_area_size(36)
-                .y_label_area_size(90)
-                .build_cartesian_2d((0..n - 1).into_segmented(), 0f64..y_max)
-                .map_err(|e| fail(e.to_string()))?;
-            chart
-                .configure_mesh()
-                .disable_x_mesh()
-                .x_label_formatter(&segment_label(&names))
-                .y_label_formatter(&|v| num(*v))
-                .y_desc("cells")
-                .label_style((FONT, 13))
-                .draw()
-                .map_err(|e| fail(e.to_string()))?;
-            let color = if panel == 0 {
-                RGBColor(148, 103, 189)
-            } else {
-                RGBColor(140, 86, 75)
-            };
-            chart
-                .draw_series(
-                    values
-                        .iter()
-                        .enumerate()
-                        .map(|(i, &value)| segment_bar(i, 0.0, value, color.mix(0.75).filled())),
-                )
-                .map_err(|e| fail(e.to_string()))?;
+    let y_max = |values: &[f64]| values.iter().fold(1.0f64, |a, &b| a.max(b)) * 1.1;
+    let caption = "Generic cells per module, all instances (yosys synth)";
+    let panels = [
+        (
+            Axes::upper(&names, caption.into(), y_max(&totals), "cells"),
+            &totals,
+            RGBColor(148, 103, 189),
+        ),
+        (
+            Axes::lower(
+                &names,
+                "Generic cells per instance".into(),
+                y_max(&per_instance),
+                "cells",
+            ),
+            &per_instance,
+            RGBColor(140, 86, 75),
+        ),
+    ];
+    let svg = two_panels(720, 360, |upper, lower| {
+        for (area, (mut axes, values, color)) in [upper, lower].into_iter().zip(panels) {
+            // Wider labels than the other plots: cell counts run to six digits.
+            axes.y_label_width = 90;
+            let mut chart = segment_chart(area, &axes)?;
+            let style = color.mix(0.75).filled();
+            let bars = values.iter().enumerate();
+            chart.draw_series(bars.map(|(i, &value)| segment_bar(i, 0.0, value, style)))?;
         }
-        root.present().map_err(|e| fail(e.to_string()))?;
-    }
+        Ok(())
+    })?;
     Ok(Some(Plot {
-        file,
+        file: "area_per_module.svg",
         title: "Area per module".into(),
         caption: "Synthesized: yosys generic `synth` gate-level cells of each module's own logic (submodules excluded), all instances (upper) and per instance (lower).".into(),
         svg,

@@ -1,10 +1,12 @@
 //! `report.md` and the CSV tables.
 
-use crate::activity::ActionKind;
-use crate::energy_table::{EnergyEntry, Primitive, Range};
+use crate::activity::{ActionKind, Buffer};
+use crate::energy_table::{CellAreaTable, EnergyEntry, Primitive, Range};
 use crate::plots::Plot;
-use crate::synth::{self, FlowResult, ModuleCells};
-use crate::{Report, SynthFlow};
+use crate::synth::{self, ModuleCells};
+use crate::{
+    BatchFigures, Corner, EnergyTable, Report, SimulationInfo, SynthFlow, ThroughputFigures,
+};
 use std::fmt::Write as _;
 
 /// An integer with thousands separators: 1234567 -> "1,234,567".
@@ -66,18 +68,56 @@ fn bits(out: Option<u8>) -> String {
     out.map_or("32 (logits)".into(), |b| b.to_string())
 }
 
+/// What several sections share.
+struct Page<'a> {
+    report: &'a Report,
+    /// Modeled figures at batch 1.
+    b1: &'a BatchFigures,
+    /// The largest batch size modeled (batch 1 when it is the only one).
+    best: &'a BatchFigures,
+    /// "energy-45nm rev 1".
+    table_label: String,
+}
+
+impl<'a> Page<'a> {
+    fn new(report: &'a Report) -> Self {
+        let table = &report.energy_table;
+        Page {
+            report,
+            b1: report.batch1(),
+            best: report.batches.last().expect("batch 1 at least"),
+            table_label: format!("{} rev {}", table.name, table.revision),
+        }
+    }
+}
+
+/// `report.md`: the sections in reading order.
 pub fn markdown(report: &Report, plots: &[Plot]) -> String {
+    let page = Page::new(report);
     let mut md = String::new();
-    let design = &report.design;
-    let config = &design.config;
-    let b1 = report.batch1();
-    let best = report.batches.last().expect("batch 1 at least");
-    let table = &report.energy_table;
-    let table_label = format!("{} rev {}", table.name, table.revision);
+    header(&mut md, &page);
+    notes(&mut md, report);
+    summary(&mut md, &page);
+    design_point(&mut md, report);
+    throughput_per_layer(&mut md, &page);
+    batches(&mut md, &page);
+    energy_by_kind(&mut md, &page);
+    energy_per_layer(&mut md, report);
+    buffers(&mut md, &page);
+    area(&mut md, report);
+    plot_list(&mut md, plots);
+    energy_table(&mut md, &report.energy_table);
+    assumptions(&mut md, report);
+    files(&mut md);
+    md
+}
+
+fn header(md: &mut String, page: &Page) {
+    let report = page.report;
     let _ = writeln!(
         md,
         "# Tandem report: `{}` on `{}`\n",
-        report.model.name, config.name
+        report.model.name, report.design.config.name
     );
     let _ = writeln!(
         md,
@@ -85,177 +125,260 @@ pub fn markdown(report: &Report, plots: &[Plot]) -> String {
          - **measured**: counted in the Verilator simulation of the generated RTL, every output checked bit for bit against golden;\n\
          - **modeled**: computed from the canonical schedule (cycle formula `hwgen::gemm_cycles`) or from counted actions x the energy table `{}` ({});\n\
          - **synthesized**: yosys statistics of the generated RTL.\n",
-        report.tandem_version, table_label, table.origin
+        report.tandem_version, page.table_label, report.energy_table.origin
     );
-    if !report.notes.is_empty() {
-        let _ = writeln!(md, "**Notes**\n");
-        for note in &report.notes {
-            let _ = writeln!(md, "- {note}");
-        }
-        md.push('\n');
-    }
+}
 
-    // ---- Summary -------------------------------------------------------
-    let _ = writeln!(md, "## Summary\n");
-    let _ = writeln!(md, "| Figure | Value | Basis | Source |\n|---|---|---|---|");
-    let clock = config.clock_mhz;
-    match &report.measured {
-        Some(measured) => {
-            let sim = report
-                .simulation
-                .as_ref()
-                .expect("measured implies simulated");
-            let _ = writeln!(
-                md,
-                "| Throughput, batch 1 | **{} images/s** | measured | {} cycles per image (mean of {} images: {}) at {} MHz |",
-                num(measured.images_per_s),
-                num(measured.cycles_per_image),
-                sim.images,
-                sim.image_source,
-                clock
-            );
-            let _ = writeln!(
-                md,
-                "| Latency, batch 1 | {} us | measured | cycles / clock |",
-                num(measured.latency_us)
-            );
-            let _ = writeln!(
-                md,
-                "| MAC utilization, batch 1 | {} ({} MACs/cycle of {}) | measured | MACs / (cycles x rows x cols) |",
-                pct(measured.utilization),
-                num(measured.macs_per_cycle),
-                design.macs_per_cycle
-            );
-            let _ = writeln!(
-                md,
-                "| RTL vs golden | {} mismatches in {} values | measured | sim::network::run_network |",
-                int(sim.mismatches),
-                int(sim.values_compared)
-            );
-            let _ = writeln!(
-                md,
-                "| Measured = formula | {} | measured vs modeled | every layer's RTL cycles vs hwgen::gemm_cycles |",
-                if sim.cycles_match_formula { "yes, every layer" } else { "**no**" }
-            );
-        }
-        None => {
-            let _ = writeln!(
-                md,
-                "| Throughput, batch 1 | **{} images/s** | modeled | {} cycles per image (hwgen::gemm_cycles) at {} MHz; not simulated |",
-                num(b1.throughput.images_per_s),
-                num(b1.throughput.cycles_per_image),
-                clock
-            );
-        }
+fn notes(md: &mut String, report: &Report) {
+    if report.notes.is_empty() {
+        return;
     }
-    if best.throughput.batch > 1 {
-        let _ = writeln!(
-            md,
-            "| Throughput, batch {} | {} images/s ({} utilization) | modeled | hwgen::gemm_cycles with M = batch x pixels |",
-            best.throughput.batch,
-            num(best.throughput.images_per_s),
-            pct(best.throughput.utilization)
-        );
-    }
-    let _ = writeln!(
-        md,
-        "| Energy per image, batch 1 | **{} uJ** (low - high) | modeled | activity x {table_label} |",
-        range(b1.energy.per_image_uj)
-    );
-    let _ = writeln!(
-        md,
-        "| Energy per MAC, batch 1 | {} pJ | modeled | all actions / useful MACs |",
-        range(b1.energy.pj_per_mac)
-    );
-    let _ = writeln!(
-        md,
-        "| Effective TOPS/W, batch 1 | **{}** | modeled | 2 ops per MAC / energy |",
-        range(b1.energy.tops_per_w)
-    );
-    if best.throughput.batch > 1 {
-        let _ = writeln!(
-            md,
-            "| Energy per image, batch {} | {} uJ; {} TOPS/W | modeled | weights fetched once per batch |",
-            best.throughput.batch,
-            range(best.energy.per_image_uj),
-            range(best.energy.tops_per_w)
-        );
-    }
-    let area = &report.area.summary;
-    let synth_source = |flow: SynthFlow| {
-        format!(
-            "{} `{}`",
-            report.area.yosys_version.as_deref().unwrap_or("yosys"),
-            flow.command()
-        )
-    };
-    if let Some(cells) = area.cells {
-        let _ = writeln!(
-            md,
-            "| Generic cells | **{}** ({} flip-flops) | synthesized | {} |",
-            int(cells),
-            opt(area.flip_flops, int),
-            synth_source(SynthFlow::Generic)
-        );
-        let _ = writeln!(
-            md,
-            "| Cells per PE | {} ({} flip-flops) | synthesized | PE module total / {} PEs |",
-            opt(area.per_pe.cells, num),
-            opt(area.per_pe.flip_flops, num),
-            design.macs_per_cycle
-        );
-    }
-    if let Some(mm2) = area.area_mm2_estimate {
-        let _ = writeln!(
-            md,
-            "| Standard-cell area estimate | {} mm^2 ({} um^2 per PE) | modeled | generic cells x {} cell areas (unplaced, no wiring, register-file accumulators) |",
-            num(mm2),
-            opt(area.per_pe.area_um2_estimate, num),
-            table
-                .cell_area
-                .as_ref()
-                .map(|c| c.sources.join(", "))
-                .unwrap_or_default()
-        );
-    }
-    if let Some(luts) = area.luts {
-        let _ = writeln!(
-            md,
-            "| Xilinx 7-series | **{} LUTs**, {} FFs, {} DSP48, {} LUTRAM | synthesized | {} |",
-            int(luts),
-            opt(area.xilinx_ffs, int),
-            opt(area.dsps, int),
-            opt(area.lutram, int),
-            synth_source(SynthFlow::Xilinx)
-        );
-        let _ = writeln!(
-            md,
-            "| Xilinx per PE | {} LUTs, {} DSP48 | synthesized | PE module total / {} PEs |",
-            opt(area.per_pe.luts, num),
-            opt(area.per_pe.dsps, num),
-            design.macs_per_cycle
-        );
-    }
-    if let Some(lut4) = area.ice40_lut4 {
-        let _ = writeln!(
-            md,
-            "| iCE40 | {} LUT4, {} FFs ({} LUT4 per PE) | synthesized | {} |",
-            int(lut4),
-            opt(area.ice40_ffs, int),
-            opt(area.per_pe.ice40_lut4, num),
-            synth_source(SynthFlow::Ice40)
-        );
-    }
-    if report.area.status != "synthesized" {
-        let _ = writeln!(
-            md,
-            "| Area | not available | - | {} |",
-            report.area.message.clone().unwrap_or_default()
-        );
+    let _ = writeln!(md, "**Notes**\n");
+    for note in &report.notes {
+        let _ = writeln!(md, "- {note}");
     }
     md.push('\n');
+}
 
-    // ---- Design point ----------------------------------------------------
+/// One row of the summary table.
+fn summary_row(md: &mut String, figure: &str, value: &str, basis: &str, source: &str) {
+    let _ = writeln!(md, "| {figure} | {value} | {basis} | {source} |");
+}
+
+fn summary(md: &mut String, page: &Page) {
+    let _ = writeln!(md, "## Summary\n");
+    let _ = writeln!(md, "| Figure | Value | Basis | Source |\n|---|---|---|---|");
+    match (&page.report.measured, &page.report.simulation) {
+        (Some(measured), Some(sim)) => summary_measured(md, page.report, measured, sim),
+        _ => summary_row(
+            md,
+            "Throughput, batch 1",
+            &format!("**{} images/s**", num(page.b1.throughput.images_per_s)),
+            "modeled",
+            &format!(
+                "{} cycles per image (hwgen::gemm_cycles) at {} MHz; not simulated",
+                num(page.b1.throughput.cycles_per_image),
+                page.report.design.config.clock_mhz
+            ),
+        ),
+    }
+    let best = &page.best.throughput;
+    if best.batch > 1 {
+        let figure = format!("Throughput, batch {}", best.batch);
+        let (images_per_s, utilization) = (num(best.images_per_s), pct(best.utilization));
+        let value = format!("{images_per_s} images/s ({utilization} utilization)");
+        let source = "hwgen::gemm_cycles with M = batch x pixels";
+        summary_row(md, &figure, &value, "modeled", source);
+    }
+    summary_energy(md, page);
+    summary_area(md, page.report);
+    md.push('\n');
+}
+
+fn summary_measured(
+    md: &mut String,
+    report: &Report,
+    measured: &ThroughputFigures,
+    sim: &SimulationInfo,
+) {
+    summary_row(
+        md,
+        "Throughput, batch 1",
+        &format!("**{} images/s**", num(measured.images_per_s)),
+        "measured",
+        &format!(
+            "{} cycles per image (mean of {} images: {}) at {} MHz",
+            num(measured.cycles_per_image),
+            sim.images,
+            sim.image_source,
+            report.design.config.clock_mhz
+        ),
+    );
+    summary_row(
+        md,
+        "Latency, batch 1",
+        &format!("{} us", num(measured.latency_us)),
+        "measured",
+        "cycles / clock",
+    );
+    summary_row(
+        md,
+        "MAC utilization, batch 1",
+        &format!(
+            "{} ({} MACs/cycle of {})",
+            pct(measured.utilization),
+            num(measured.macs_per_cycle),
+            report.design.macs_per_cycle
+        ),
+        "measured",
+        "MACs / (cycles x rows x cols)",
+    );
+    summary_row(
+        md,
+        "RTL vs golden",
+        &format!(
+            "{} mismatches in {} values",
+            int(sim.mismatches),
+            int(sim.values_compared)
+        ),
+        "measured",
+        "sim::network::run_network",
+    );
+    let matches = if sim.cycles_match_formula {
+        "yes, every layer"
+    } else {
+        "**no**"
+    };
+    summary_row(
+        md,
+        "Measured = formula",
+        matches,
+        "measured vs modeled",
+        "every layer's RTL cycles vs hwgen::gemm_cycles",
+    );
+}
+
+fn summary_energy(md: &mut String, page: &Page) {
+    let energy = &page.b1.energy;
+    summary_row(
+        md,
+        "Energy per image, batch 1",
+        &format!("**{} uJ** (low - high)", range(energy.per_image_uj)),
+        "modeled",
+        &format!("activity x {}", page.table_label),
+    );
+    summary_row(
+        md,
+        "Energy per MAC, batch 1",
+        &format!("{} pJ", range(energy.pj_per_mac)),
+        "modeled",
+        "all actions / useful MACs",
+    );
+    summary_row(
+        md,
+        "Effective TOPS/W, batch 1",
+        &format!("**{}**", range(energy.tops_per_w)),
+        "modeled",
+        "2 ops per MAC / energy",
+    );
+    let best = page.best;
+    if best.throughput.batch > 1 {
+        let figure = format!("Energy per image, batch {}", best.throughput.batch);
+        let (uj, tops_per_w) = (
+            range(best.energy.per_image_uj),
+            range(best.energy.tops_per_w),
+        );
+        let value = format!("{uj} uJ; {tops_per_w} TOPS/W");
+        summary_row(
+            md,
+            &figure,
+            &value,
+            "modeled",
+            "weights fetched once per batch",
+        );
+    }
+}
+
+/// (figure, value where the flow ran, basis, source) of the area rows.
+type AreaRow = (&'static str, Option<String>, &'static str, String);
+
+fn area_rows(report: &Report) -> [AreaRow; 6] {
+    let area = &report.area.summary;
+    let pe = &area.per_pe;
+    let per_pe_source = format!("PE module total / {} PEs", report.design.macs_per_cycle);
+    let synth_source = |flow: SynthFlow| {
+        let yosys = report.area.yosys_version.as_deref().unwrap_or("yosys");
+        format!("{yosys} `{}`", flow.command())
+    };
+    let cell_sources = report
+        .energy_table
+        .cell_area
+        .as_ref()
+        .map(|c| c.sources.join(", "))
+        .unwrap_or_default();
+    let generic = area.cells.map(|cells| {
+        let ffs = opt(area.flip_flops, int);
+        format!("**{}** ({ffs} flip-flops)", int(cells))
+    });
+    let generic_pe = area.cells.map(|_| {
+        let (cells, ffs) = (opt(pe.cells, num), opt(pe.flip_flops, num));
+        format!("{cells} ({ffs} flip-flops)")
+    });
+    let estimate = area.area_mm2_estimate.map(|mm2| {
+        let per_pe = opt(pe.area_um2_estimate, num);
+        format!("{} mm^2 ({per_pe} um^2 per PE)", num(mm2))
+    });
+    let estimate_source = format!(
+        "generic cells x {cell_sources} cell areas (unplaced, no wiring, register-file accumulators)"
+    );
+    let xilinx = area.luts.map(|luts| {
+        let (ffs, dsps) = (opt(area.xilinx_ffs, int), opt(area.dsps, int));
+        let lutram = opt(area.lutram, int);
+        format!(
+            "**{} LUTs**, {ffs} FFs, {dsps} DSP48, {lutram} LUTRAM",
+            int(luts)
+        )
+    });
+    let xilinx_pe = area.luts.map(|_| {
+        let (luts, dsps) = (opt(pe.luts, num), opt(pe.dsps, num));
+        format!("{luts} LUTs, {dsps} DSP48")
+    });
+    let ice40 = area.ice40_lut4.map(|lut4| {
+        let (ffs, per_pe) = (opt(area.ice40_ffs, int), opt(pe.ice40_lut4, num));
+        format!("{} LUT4, {ffs} FFs ({per_pe} LUT4 per PE)", int(lut4))
+    });
+    let synthesized = "synthesized";
+    [
+        (
+            "Generic cells",
+            generic,
+            synthesized,
+            synth_source(SynthFlow::Generic),
+        ),
+        (
+            "Cells per PE",
+            generic_pe,
+            synthesized,
+            per_pe_source.clone(),
+        ),
+        (
+            "Standard-cell area estimate",
+            estimate,
+            "modeled",
+            estimate_source,
+        ),
+        (
+            "Xilinx 7-series",
+            xilinx,
+            synthesized,
+            synth_source(SynthFlow::Xilinx),
+        ),
+        ("Xilinx per PE", xilinx_pe, synthesized, per_pe_source),
+        ("iCE40", ice40, synthesized, synth_source(SynthFlow::Ice40)),
+    ]
+}
+
+fn summary_area(md: &mut String, report: &Report) {
+    for (figure, value, basis, source) in area_rows(report) {
+        if let Some(value) = value {
+            summary_row(md, figure, &value, basis, &source);
+        }
+    }
+    let message = report.area.message.as_deref().unwrap_or_default();
+    match report.area.status {
+        "synthesized" => {}
+        "partial" => {
+            let failed: Vec<&str> = report.area.failed_flows.iter().map(|f| f.name()).collect();
+            let value = format!("**partial**: {} failed", failed.join(", "));
+            summary_row(md, "Area", &value, "-", message);
+        }
+        _ => summary_row(md, "Area", "not available", "-", message),
+    }
+}
+
+fn design_point(md: &mut String, report: &Report) {
+    let design = &report.design;
+    let config = &design.config;
     let _ = writeln!(md, "## Design point\n");
     let _ = writeln!(
         md,
@@ -270,44 +393,51 @@ pub fn markdown(report: &Report, plots: &[Plot]) -> String {
         "- Peak: {} MACs/cycle = {} GOPS at {} MHz (2 ops per MAC); pipeline latency {} cycles; minimum tile slot {} cycles",
         design.macs_per_cycle,
         num(design.peak_gops),
-        clock,
+        config.clock_mhz,
         config.latency_cycles(),
         config.min_slot_cycles()
     );
+    let model = &report.model;
     let _ = writeln!(
         md,
         "- Model: `{}` from `{}` ({} width {}), input {}, {} MACs per image, {} bytes of weights + bias/shift",
-        report.model.name,
-        report.model.origin,
-        report.model.topology,
-        report.model.width,
-        report.model.input,
-        int(report.model.macs_per_image),
-        int(report.model.weight_bytes)
+        model.name,
+        model.origin,
+        model.topology,
+        model.width,
+        model.input,
+        int(model.macs_per_image),
+        int(model.weight_bytes)
     );
     if let Some(sim) = &report.simulation {
-        let accuracy = sim.labels.as_ref().map(|labels| {
-            let correct = sim
-                .predictions
-                .iter()
-                .zip(labels)
-                .filter(|(p, l)| **p == **l as usize)
-                .count();
-            format!(", {correct}/{} predictions correct", sim.images)
-        });
-        let _ = writeln!(
-            md,
-            "- Simulated: {} images ({}); {} s of simulation; predictions {:?}{}",
-            sim.images,
-            sim.image_source,
-            num(sim.wall_seconds),
-            sim.predictions,
-            accuracy.unwrap_or_default()
-        );
+        simulated_line(md, sim);
     }
     md.push('\n');
+}
 
-    // ---- Throughput per layer --------------------------------------------
+fn simulated_line(md: &mut String, sim: &SimulationInfo) {
+    let accuracy = sim.labels.as_ref().map(|labels| {
+        let correct = sim
+            .predictions
+            .iter()
+            .zip(labels)
+            .filter(|(p, l)| **p == **l as usize)
+            .count();
+        format!(", {correct}/{} predictions correct", sim.images)
+    });
+    let _ = writeln!(
+        md,
+        "- Simulated: {} images ({}); {} s of simulation; predictions {:?}{}",
+        sim.images,
+        sim.image_source,
+        num(sim.wall_seconds),
+        sim.predictions,
+        accuracy.unwrap_or_default()
+    );
+}
+
+fn throughput_per_layer(md: &mut String, page: &Page) {
+    let report = page.report;
     let _ = writeln!(md, "## Throughput per layer (batch 1)\n");
     let _ = writeln!(
         md,
@@ -319,17 +449,18 @@ pub fn markdown(report: &Report, plots: &[Plot]) -> String {
     );
     for layer in &report.layers {
         let cycles = layer.cycles_measured.unwrap_or(layer.cycles_modeled as f64);
-        let _ = writeln!(
-            md,
-            "| {} | {} | {} x {} x {} | {} / {} / {} | {} | {} | {} | {} | {} | {} |",
-            layer.name,
-            layer.kind,
-            layer.gemm.m,
-            layer.gemm.k,
-            layer.gemm.n,
+        let gemm = format!("{} x {} x {}", layer.gemm.m, layer.gemm.k, layer.gemm.n);
+        let widths = format!(
+            "{} / {} / {}",
             layer.in_bits,
             layer.w_bits,
-            bits(layer.out_bits),
+            bits(layer.out_bits)
+        );
+        let _ = writeln!(
+            md,
+            "| {} | {} | {gemm} | {widths} | {} | {} | {} | {} | {} | {} |",
+            layer.name,
+            layer.kind,
             int(layer.macs),
             int(layer.activity.tiles),
             opt(layer.cycles_measured, num),
@@ -346,22 +477,24 @@ pub fn markdown(report: &Report, plots: &[Plot]) -> String {
         "| **total** | | | | {} | | {} | {} | {} | {} |\n",
         int(report.model.macs_per_image),
         opt(measured_total, num),
-        num(b1.throughput.cycles_per_image),
+        num(page.b1.throughput.cycles_per_image),
         num(report.headline_throughput().macs_per_cycle),
         pct(report.headline_throughput().utilization)
     );
+}
 
-    // ---- Batches ------------------------------------------------------------
+fn batches(md: &mut String, page: &Page) {
+    let report = page.report;
     let _ = writeln!(md, "## Batch size (modeled)\n");
     let _ = writeln!(
         md,
         "A batch of B images streams as one GEMM per layer with M = B x pixels (linear layers: M = B instead of 1), so each weight tile is loaded once per M-tile of {} pixels instead of once per image, and the weights come from DRAM once per batch. Cycles from `hwgen::gemm_cycles`, energy from the counted actions; not simulated.\n",
-        config.acc_depth
+        report.design.config.acc_depth
     );
-    let test_header = report
-        .batches
-        .first()
-        .and_then(|b| b.test_set.as_ref())
+    let test_header = page
+        .b1
+        .test_set
+        .as_ref()
         .map(|t| {
             format!(
                 " Whole test set ({} images): time | energy J |",
@@ -393,61 +526,61 @@ pub fn markdown(report: &Report, plots: &[Plot]) -> String {
             range(batch.energy.per_image_uj),
             num(batch.energy.pj_per_mac.typical),
             range(batch.energy.tops_per_w),
-            num(batch.buffers.kib(crate::activity::Buffer::Activation)),
+            num(batch.buffers.kib(Buffer::Activation)),
             test
         );
     }
     md.push('\n');
+}
 
-    // ---- Energy ----------------------------------------------------------------
+fn energy_by_kind(md: &mut String, page: &Page) {
+    let report = page.report;
+    let energy = &page.b1.energy;
     let _ = writeln!(md, "## Energy (modeled, batch 1)\n");
     let _ = writeln!(
         md,
         "Counted actions x energy per action from `{}` ({}). Per image; the typical corner in the tables, low - high in the totals.\n",
-        table_label, table.origin
+        page.table_label, report.energy_table.origin
     );
     let _ = writeln!(md, "### By action kind\n");
     let _ = writeln!(
         md,
         "| Action | Counted | Events per image | Bits per image | Energy per image nJ (low - high) | Share (typical) |\n|---|---|---:|---:|---|---:|"
     );
-    let total_typical = b1.energy.per_image_uj.typical * 1e3;
-    for (kind, pj) in &b1.energy.per_image_pj_by_kind {
-        let events: u64 = report
-            .layers
-            .iter()
-            .map(|l| l.energy.kind(*kind).events)
-            .sum();
-        let units: u64 = report
-            .layers
-            .iter()
-            .map(|l| l.energy.kind(*kind).units)
-            .sum();
+    let total_typical = energy.per_image_uj.typical * 1e3;
+    for (kind, pj) in &energy.per_image_pj_by_kind {
+        let kinds = report.layers.iter().map(|l| l.energy.kind(*kind));
+        let events: u64 = kinds.clone().map(|k| k.events).sum();
+        let units: u64 = kinds.map(|k| k.units).sum();
+        let share = if total_typical > 0.0 {
+            pj.typical * 1e-3 / total_typical
+        } else {
+            0.0
+        };
+        let unit = if *kind == ActionKind::Multiply {
+            " bit products"
+        } else {
+            ""
+        };
         let _ = writeln!(
             md,
-            "| {} | {} | {} | {}{} | {} | {} |",
+            "| {} | {} | {} | {}{unit} | {} | {} |",
             kind.name(),
             kind.description(),
             int(events),
             int(units),
-            if *kind == ActionKind::Multiply {
-                " bit products"
-            } else {
-                ""
-            },
             range(pj.scale(1e-3)),
-            pct(if total_typical > 0.0 {
-                pj.typical * 1e-3 / total_typical
-            } else {
-                0.0
-            })
+            pct(share)
         );
     }
     let _ = writeln!(
         md,
         "| **total** | | | | **{}** | 100% |\n",
-        range(b1.energy.per_image_uj.scale(1e3))
+        range(energy.per_image_uj.scale(1e3))
     );
+}
+
+fn energy_per_layer(md: &mut String, report: &Report) {
     let _ = writeln!(md, "### Per layer (typical corner, nJ per image)\n");
     let mut header = String::from("| Layer |");
     let mut rule = String::from("|---|");
@@ -472,25 +605,25 @@ pub fn markdown(report: &Report, plots: &[Plot]) -> String {
         );
     }
     md.push('\n');
+}
 
-    // ---- Buffers -----------------------------------------------------------------
-    let buffers = &b1.buffers;
+fn buffers(md: &mut String, page: &Page) {
+    let table = &page.report.energy_table;
+    let (b1, best) = (page.b1, page.best);
     let _ = writeln!(md, "### On-chip buffers and DRAM (assumptions, batch 1)\n");
-    let weight_kib = buffers.kib(crate::activity::Buffer::Weight);
-    let act_kib = buffers.kib(crate::activity::Buffer::Activation);
+    let sram_pj = |kib: f64| num(table.sram_access_pj(kib, Corner::Typical));
+    let bits = table.sram.reference_bits;
+    let weight_kib = b1.buffers.kib(Buffer::Weight);
+    let (weight, weight_pj) = (num(weight_kib), sram_pj(weight_kib));
     let _ = writeln!(
         md,
-        "- Weight buffer: {} KiB (the largest layer's weights + bias/shift, one layer resident); SRAM energy there {} pJ per {}-bit access (typical, log-log interpolated).",
-        num(weight_kib),
-        num(report.energy_table.sram_access_pj(weight_kib, crate::Corner::Typical)),
-        report.energy_table.sram.reference_bits
+        "- Weight buffer: {weight} KiB (the largest layer's weights + bias/shift, one layer resident); SRAM energy there {weight_pj} pJ per {bits}-bit access (typical, log-log interpolated)."
     );
+    let act_kib = b1.buffers.kib(Buffer::Activation);
+    let (act, act_pj) = (num(act_kib), sram_pj(act_kib));
     let _ = writeln!(
         md,
-        "- Activation buffer: {} KiB (the largest input + output feature maps of one layer); {} pJ per {}-bit access (typical).",
-        num(act_kib),
-        num(report.energy_table.sram_access_pj(act_kib, crate::Corner::Typical)),
-        report.energy_table.sram.reference_bits
+        "- Activation buffer: {act} KiB (the largest input + output feature maps of one layer); {act_pj} pJ per {bits}-bit access (typical)."
     );
     let _ = writeln!(
         md,
@@ -499,45 +632,51 @@ pub fn markdown(report: &Report, plots: &[Plot]) -> String {
         int(best.dram_bytes_per_image.round() as u64),
         best.throughput.batch
     );
+}
 
-    // ---- Area -----------------------------------------------------------------------
+fn area(md: &mut String, report: &Report) {
+    let area = &report.area;
     let _ = writeln!(md, "## Area and resources (synthesized)\n");
-    match report.area.status {
-        "synthesized" => {
-            let flows: Vec<String> = report
-                .area
-                .flows
-                .iter()
-                .map(|f| {
-                    format!(
-                        "`{}` ({} s{})",
-                        f.command,
-                        num(f.seconds),
-                        f.error
-                            .as_ref()
-                            .map(|e| format!(", **failed**: {e}"))
-                            .unwrap_or_default()
-                    )
-                })
-                .collect();
+    let message = area.message.as_deref().unwrap_or_default();
+    match area.status {
+        "synthesized" | "partial" => {
             let _ = writeln!(
                 md,
                 "{} on the generated RTL, hierarchically (each distinct module parametrization synthesized once; instance counts from the hierarchy). Flows: {}. Cells are each module's own logic, submodules excluded, summed over all instances; scripts and raw `stat -json` output are in `synth/`.\n",
-                report.area.yosys_version.as_deref().unwrap_or("yosys"),
-                flows.join(", ")
+                area.yosys_version.as_deref().unwrap_or("yosys"),
+                flow_list(report)
             );
             md.push_str(&area_table(report));
-            if let Some(message) = &report.area.message {
+            if area.message.is_some() {
                 let _ = writeln!(md, "\n{message}");
             }
         }
+        "failed" => {
+            let _ = writeln!(md, "{message}\n\nFlows: {}.", flow_list(report));
+        }
         _ => {
-            let _ = writeln!(md, "{}\n", report.area.message.clone().unwrap_or_default());
+            let _ = writeln!(md, "{message}\n");
         }
     }
     md.push('\n');
+}
 
-    // ---- Plots ----------------------------------------------------------------------
+/// "`synth -top tandem_top` (2.50 s), `synth_xilinx ...` (600 s, **failed**: timed out ...)".
+fn flow_list(report: &Report) -> String {
+    let flows: Vec<String> = report
+        .area
+        .flows
+        .iter()
+        .map(|f| {
+            let failure = f.error.as_ref().map(|e| format!(", **failed**: {e}"));
+            let (command, seconds) = (&f.command, num(f.seconds));
+            format!("`{command}` ({seconds} s{})", failure.unwrap_or_default())
+        })
+        .collect();
+    flows.join(", ")
+}
+
+fn plot_list(md: &mut String, plots: &[Plot]) {
     let _ = writeln!(md, "## Plots\n");
     for plot in plots {
         let _ = writeln!(
@@ -549,8 +688,9 @@ pub fn markdown(report: &Report, plots: &[Plot]) -> String {
     if !plots.iter().any(|p| p.file == "area_per_module.svg") {
         let _ = writeln!(md, "(No area plot: generic synthesis did not run.)\n");
     }
+}
 
-    // ---- Energy table ------------------------------------------------------------
+fn energy_table(md: &mut String, table: &EnergyTable) {
     let _ = writeln!(
         md,
         "## Energy table `{}` revision {} ({} nm)\n\nLoaded from `{}`.\n",
@@ -562,29 +702,6 @@ pub fn markdown(report: &Report, plots: &[Plot]) -> String {
     );
     for primitive in Primitive::ALL {
         let entry: &EnergyEntry = table.entry(primitive);
-        let values = if primitive == Primitive::Sram {
-            entry
-                .capacity_points
-                .iter()
-                .map(|p| {
-                    format!(
-                        "{} KiB: {} / {} / {}",
-                        num(p.capacity_kib),
-                        num(p.pj.low),
-                        num(p.pj.typical),
-                        num(p.pj.high)
-                    )
-                })
-                .collect::<Vec<_>>()
-                .join("; ")
-        } else {
-            format!(
-                "{} / {} / {}",
-                num(entry.pj.low),
-                num(entry.pj.typical),
-                num(entry.pj.high)
-            )
-        };
         let quoted = if primitive == Primitive::Multiply {
             format!("{0} x {0} bits", entry.reference_bits)
         } else {
@@ -596,7 +713,7 @@ pub fn markdown(report: &Report, plots: &[Plot]) -> String {
             primitive.name(),
             entry.scaling,
             quoted,
-            values,
+            entry_values(primitive, entry),
             entry.technology_nm,
             entry.sources.join(", "),
             entry.note.clone().unwrap_or_default().replace('\n', " ")
@@ -607,8 +724,23 @@ pub fn markdown(report: &Report, plots: &[Plot]) -> String {
         let _ = writeln!(md, "- `{id}`: {}", citation.replace('\n', " "));
     }
     md.push('\n');
+}
 
-    // ---- Assumptions ------------------------------------------------------------
+/// "low / typical / high" of an entry; SRAM at each capacity point.
+fn entry_values(primitive: Primitive, entry: &EnergyEntry) -> String {
+    let corners = |pj: &Range| format!("{} / {} / {}", num(pj.low), num(pj.typical), num(pj.high));
+    if primitive != Primitive::Sram {
+        return corners(&entry.pj);
+    }
+    entry
+        .capacity_points
+        .iter()
+        .map(|p| format!("{} KiB: {}", num(p.capacity_kib), corners(&p.pj)))
+        .collect::<Vec<_>>()
+        .join("; ")
+}
+
+fn assumptions(md: &mut String, report: &Report) {
     let _ = writeln!(md, "## Assumptions\n");
     for assumption in &report.assumptions {
         let _ = writeln!(md, "- {assumption}");
@@ -617,7 +749,9 @@ pub fn markdown(report: &Report, plots: &[Plot]) -> String {
         md,
         "\nThe long form, with every source: `docs/energy-area.md` in the Tandem repository.\n"
     );
+}
 
+fn files(md: &mut String) {
     let _ = writeln!(md, "## Files\n");
     let _ = writeln!(
         md,
@@ -628,126 +762,108 @@ pub fn markdown(report: &Report, plots: &[Plot]) -> String {
          - `rtl/`: the generated RTL this report is about\n\
          - `synth/`: yosys scripts and raw statistics"
     );
-    md
 }
 
+/// One module's cells in the generic, Xilinx and iCE40 flows (None where
+/// the flow did not run or lacks the module).
+type FlowCells = [Option<ModuleCells>; 3];
+
 fn area_table(report: &Report) -> String {
-    let flows = &report.area.flows;
-    let find = |flow: SynthFlow| flows.iter().find(|f| f.flow == flow && f.ok());
-    let (generic, xilinx, ice40) = (
+    let find = |which: SynthFlow| report.area.flows.iter().find(|f| f.flow == which && f.ok());
+    let flows = [
         find(SynthFlow::Generic),
         find(SynthFlow::Xilinx),
         find(SynthFlow::Ice40),
-    );
+    ];
+    let module_of =
+        |name: &str| -> FlowCells { flows.map(|flow| flow.and_then(|f| f.module(name)).cloned()) };
     let cell_area = report.energy_table.cell_area.as_ref();
-    let mut names: Vec<String> = Vec::new();
-    for flow in [generic, xilinx, ice40].into_iter().flatten() {
-        for module in &flow.modules {
-            if !names.contains(&module.module) {
-                names.push(module.module.clone());
-            }
+    let mut names: Vec<&str> = Vec::new();
+    for module in flows.iter().flatten().flat_map(|f| &f.modules) {
+        if !names.contains(&module.module.as_str()) {
+            names.push(&module.module);
         }
     }
-    let module_of = |flow: Option<&FlowResult>, name: &str| -> Option<ModuleCells> {
-        flow.and_then(|f| f.module(name)).cloned()
-    };
     let mut md = String::from(
         "| Module | Instances | Generic cells | Cells / instance | Flip-flops | Area est. um^2 | Xilinx LUTs | Xilinx FFs | DSP48 | LUTRAM | iCE40 LUT4 | iCE40 FFs |\n|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
-    let row = |label: &str,
-               instances: Option<u64>,
-               g: Option<&ModuleCells>,
-               x: Option<&ModuleCells>,
-               i: Option<&ModuleCells>,
-               divide: f64| {
-        let per = |v: u64| {
-            if divide == 1.0 {
-                int(v)
-            } else {
-                num(v as f64 / divide)
-            }
-        };
-        let area = g.and_then(|g| {
-            cell_area.map(|table| num(synth::estimate_area_um2(&g.cells, table).0 / divide))
-        });
-        format!(
-            "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
-            label,
-            opt(instances, int),
-            opt(g.map(|g| g.total_cells()), per),
-            opt(
-                g.filter(|_| instances.is_some())
-                    .map(|g| g.total_cells() as f64 / g.instances.max(1) as f64),
-                num
-            ),
-            opt(g.map(|g| g.count(synth::is_generic_flip_flop)), per),
-            area.unwrap_or_else(|| "-".into()),
-            opt(x.map(|x| x.count(synth::is_xilinx_lut)), per),
-            opt(x.map(|x| x.count(synth::is_xilinx_ff)), per),
-            opt(x.map(|x| x.count(synth::is_xilinx_dsp)), per),
-            opt(x.map(|x| x.count(synth::is_xilinx_lutram)), per),
-            opt(i.map(|i| i.count(synth::is_ice40_lut)), per),
-            opt(i.map(|i| i.count(synth::is_ice40_ff)), per),
-        )
-    };
-    for name in &names {
-        let (g, x, i) = (
-            module_of(generic, name),
-            module_of(xilinx, name),
-            module_of(ice40, name),
-        );
-        let instances = g
-            .as_ref()
-            .or(x.as_ref())
-            .or(i.as_ref())
-            .map(|m| m.instances);
-        let label = format!("`{name}`");
-        md.push_str(&row(
-            &label,
+    for name in names {
+        let cells = module_of(name);
+        let instances = cells.iter().flatten().next().map(|m| m.instances);
+        md.push_str(&area_row(
+            &format!("`{name}`"),
             instances,
-            g.as_ref(),
-            x.as_ref(),
-            i.as_ref(),
+            &cells,
             1.0,
+            cell_area,
         ));
     }
-    // Whole design.
-    let whole = |flow: Option<&FlowResult>| {
+    let whole = flows.map(|flow| {
         flow.map(|f| ModuleCells {
             module: "total".into(),
             variants: 0,
             instances: 1,
             cells: f.total(),
         })
-    };
-    let (g, x, i) = (whole(generic), whole(xilinx), whole(ice40));
-    md.push_str(&row(
-        "**whole design**",
-        None,
-        g.as_ref(),
-        x.as_ref(),
-        i.as_ref(),
-        1.0,
-    ));
-    // Per PE.
-    let pes = report.design.macs_per_cycle as f64;
-    let (g, x, i) = (
-        module_of(generic, "tandem_pe"),
-        module_of(xilinx, "tandem_pe"),
-        module_of(ice40, "tandem_pe"),
-    );
-    md.push_str(&row(
+    });
+    md.push_str(&area_row("**whole design**", None, &whole, 1.0, cell_area));
+    let config = &report.design.config;
+    md.push_str(&area_row(
         &format!(
             "**per PE** ({}-bit x {}-bit MAC)",
-            report.design.config.a_bits, report.design.config.w_bits
+            config.a_bits, config.w_bits
         ),
         None,
-        g.as_ref(),
-        x.as_ref(),
-        i.as_ref(),
-        pes,
+        &module_of("tandem_pe"),
+        report.design.macs_per_cycle as f64,
+        cell_area,
     ));
     md
+}
+
+/// A row of the area table: counts divided by `divide` (1: as integers).
+/// `instances` None: no instance count (and no cells per instance).
+fn area_row(
+    label: &str,
+    instances: Option<u64>,
+    [generic, xilinx, ice40]: &FlowCells,
+    divide: f64,
+    cell_area: Option<&CellAreaTable>,
+) -> String {
+    let per = |v: u64| {
+        if divide == 1.0 {
+            int(v)
+        } else {
+            num(v as f64 / divide)
+        }
+    };
+    let count = |cells: &Option<ModuleCells>, class: fn(&str) -> bool| {
+        opt(cells.as_ref().map(|m| m.count(class)), per)
+    };
+    let generic_cells = opt(generic.as_ref().map(ModuleCells::total_cells), per);
+    let per_instance = generic
+        .as_ref()
+        .filter(|_| instances.is_some())
+        .map(|g| g.total_cells() as f64 / g.instances.max(1) as f64);
+    let area = generic
+        .as_ref()
+        .zip(cell_area)
+        .map(|(g, table)| num(synth::estimate_area_um2(&g.cells, table).0 / divide));
+    format!(
+        "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+        label,
+        opt(instances, int),
+        generic_cells,
+        opt(per_instance, num),
+        count(generic, synth::is_generic_flip_flop),
+        area.unwrap_or_else(|| "-".into()),
+        count(xilinx, synth::is_xilinx_lut),
+        count(xilinx, synth::is_xilinx_ff),
+        count(xilinx, synth::is_xilinx_dsp),
+        count(xilinx, synth::is_xilinx_lutram),
+        count(ice40, synth::is_ice40_lut),
+        count(ice40, synth::is_ice40_ff),
+    )
 }
 
 fn csv_field(text: &str) -> String {
@@ -829,8 +945,8 @@ pub fn batches_csv(report: &Report) -> String {
             e.tops_per_w.low,
             e.tops_per_w.typical,
             e.tops_per_w.high,
-            batch.buffers.kib(crate::activity::Buffer::Activation),
-            batch.buffers.kib(crate::activity::Buffer::Weight),
+            batch.buffers.kib(Buffer::Activation),
+            batch.buffers.kib(Buffer::Weight),
             batch
                 .test_set
                 .as_ref()

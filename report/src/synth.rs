@@ -18,7 +18,7 @@ use crate::energy_table::CellAreaTable;
 use serde::Serialize;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Stdio};
+use std::process::{Child, Command, ExitStatus, Stdio};
 use std::time::{Duration, Instant};
 
 /// A yosys flow.
@@ -61,7 +61,8 @@ impl SynthFlow {
 #[derive(Debug, Clone)]
 pub struct SynthOptions {
     pub flows: Vec<SynthFlow>,
-    /// Per flow; a flow past it is stopped and reported as timed out.
+    /// Per flow; a flow past it is stopped (yosys and everything it
+    /// started are killed) and reported as timed out, without figures.
     pub timeout: Duration,
     /// The yosys executable.
     pub yosys: PathBuf,
@@ -105,13 +106,26 @@ impl ModuleCells {
     }
 }
 
+/// How a flow ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FlowStatus {
+    /// yosys finished and its statistics were read.
+    Ok,
+    /// Stopped at [`SynthOptions::timeout`].
+    TimedOut,
+    /// yosys could not run, exited with an error, or wrote no statistics.
+    Failed,
+}
+
 /// The result of one flow.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct FlowResult {
     pub flow: SynthFlow,
     pub command: String,
     pub seconds: f64,
-    /// Why the flow produced no statistics (failed, timed out).
+    pub status: FlowStatus,
+    /// Why the flow produced no statistics (with `timed_out`, `failed`).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub error: Option<String>,
     /// Per module, in hierarchy order (top first).
@@ -125,8 +139,16 @@ pub struct FlowResult {
 }
 
 impl FlowResult {
+    /// The flow succeeded: its statistics are in `modules`.
     pub fn ok(&self) -> bool {
-        self.error.is_none()
+        self.status == FlowStatus::Ok
+    }
+
+    /// Record why the flow has no statistics; whatever was parsed is dropped.
+    pub fn fail(&mut self, status: FlowStatus, why: String) {
+        self.status = status;
+        self.error = Some(why);
+        self.modules.clear();
     }
 
     pub fn module(&self, name: &str) -> Option<&ModuleCells> {
@@ -369,10 +391,9 @@ pub fn parse_stat_json(text: &str, top: &str) -> Result<Vec<ModuleCells>, String
     Ok(modules)
 }
 
-/// Run `flow` on the design in `dir` (the generated files are there).
-fn run_flow(flow: SynthFlow, dir: &Path, options: &SynthOptions) -> FlowResult {
-    let started = Instant::now();
-    let stat_file = format!("{}-stat.json", flow.name());
+/// The yosys script of `flow`: read the generated files, synthesize, write
+/// the statistics to `stat_file`.
+fn flow_script(flow: SynthFlow, stat_file: &str) -> String {
     let mut script = String::new();
     for file in hwgen::generate::verilog_files() {
         script.push_str(&format!("read_verilog -defer {file}\n"));
@@ -380,10 +401,24 @@ fn run_flow(flow: SynthFlow, dir: &Path, options: &SynthOptions) -> FlowResult {
     script.push_str(flow.command());
     script.push('\n');
     script.push_str(&format!("tee -q -o {stat_file} stat -json\n"));
+    script
+}
+
+/// `1 s`, `0.001 s`, `600 s`.
+fn seconds_text(duration: Duration) -> String {
+    format!("{} s", duration.as_secs_f64())
+}
+
+/// Run `flow` on the design in `dir` (the generated files are there).
+fn run_flow(flow: SynthFlow, dir: &Path, options: &SynthOptions) -> FlowResult {
+    let started = Instant::now();
+    let stat_file = format!("{}-stat.json", flow.name());
+    let script = flow_script(flow, &stat_file);
     let mut result = FlowResult {
         flow,
         command: flow.command().to_string(),
         seconds: 0.0,
+        status: FlowStatus::Ok,
         error: None,
         modules: Vec::new(),
         script: script.clone(),
@@ -392,16 +427,71 @@ fn run_flow(flow: SynthFlow, dir: &Path, options: &SynthOptions) -> FlowResult {
     let script_path = dir.join(format!("{}.ys", flow.name()));
     let log_path = dir.join(format!("{}.log", flow.name()));
     if let Err(error) = std::fs::write(&script_path, &script) {
-        result.error = Some(format!("cannot write {}: {error}", script_path.display()));
+        result.fail(
+            FlowStatus::Failed,
+            format!("cannot write {}: {error}", script_path.display()),
+        );
         return result;
     }
-    let child = Command::new(&options.yosys)
+    let outcome = run_yosys(
+        &options.yosys,
+        dir,
+        &script_path,
+        &log_path,
+        options.timeout,
+    );
+    result.seconds = started.elapsed().as_secs_f64();
+    match outcome {
+        YosysOutcome::Finished => read_statistics(&mut result, &dir.join(&stat_file)),
+        YosysOutcome::TimedOut => result.fail(
+            FlowStatus::TimedOut,
+            format!(
+                "timed out after {} (the per-flow limit) and was stopped",
+                seconds_text(options.timeout)
+            ),
+        ),
+        YosysOutcome::Exited(status) => {
+            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
+            result.fail(
+                FlowStatus::Failed,
+                format!("yosys {}: {}", exit_text(status), error_line(&log)),
+            );
+        }
+        YosysOutcome::NotRun(message) => result.fail(FlowStatus::Failed, message),
+    }
+    result
+}
+
+/// How a yosys run ended.
+enum YosysOutcome {
+    /// Exit status 0.
+    Finished,
+    /// Past the limit: stopped, with everything it started.
+    TimedOut,
+    /// A non-zero exit status or a signal.
+    Exited(ExitStatus),
+    /// It could not be started or waited for.
+    NotRun(String),
+}
+
+fn run_yosys(
+    yosys: &Path,
+    dir: &Path,
+    script: &Path,
+    log: &Path,
+    timeout: Duration,
+) -> YosysOutcome {
+    let started = Instant::now();
+    let child = Command::new(yosys)
         .arg("-q")
         .arg("-l")
-        .arg(&log_path)
+        .arg(log)
         .arg("-s")
-        .arg(&script_path)
+        .arg(script)
         .current_dir(dir)
+        // ABC's scratch directories (yosys-abc-*) go into `dir`, which is
+        // removed afterwards, also when a run is stopped half-way.
+        .env("TMPDIR", dir)
         .stdin(Stdio::null())
         .stdout(Stdio::null())
         .stderr(Stdio::null())
@@ -409,49 +499,121 @@ fn run_flow(flow: SynthFlow, dir: &Path, options: &SynthOptions) -> FlowResult {
     let mut child = match child {
         Ok(child) => child,
         Err(error) => {
-            result.error = Some(format!("cannot run `{}`: {error}", options.yosys.display()));
-            return result;
+            return YosysOutcome::NotRun(format!("cannot run `{}`: {error}", yosys.display()))
         }
     };
-    let status = loop {
+    loop {
         match child.try_wait() {
-            Ok(Some(status)) => break Ok(status),
-            Ok(None) if started.elapsed() > options.timeout => {
-                // Only our own child is stopped.
-                let _ = child.kill();
-                let _ = child.wait();
-                break Err(format!(
-                    "stopped after {:.0} s (the per-flow limit); pass --no-synth or fewer flows",
-                    options.timeout.as_secs_f64()
-                ));
+            Ok(Some(status)) if status.success() => return YosysOutcome::Finished,
+            Ok(Some(status)) => return YosysOutcome::Exited(status),
+            Ok(None) if started.elapsed() >= timeout => {
+                kill_tree(&mut child);
+                return YosysOutcome::TimedOut;
             }
-            Ok(None) => std::thread::sleep(Duration::from_millis(100)),
-            Err(error) => break Err(format!("cannot wait for yosys: {error}")),
-        }
-    };
-    result.seconds = started.elapsed().as_secs_f64();
-    match status {
-        Err(message) => result.error = Some(message),
-        Ok(status) if !status.success() => {
-            let log = std::fs::read_to_string(&log_path).unwrap_or_default();
-            let tail: Vec<&str> = log.lines().rev().take(8).collect();
-            let tail: Vec<&str> = tail.into_iter().rev().collect();
-            result.error = Some(format!("yosys failed ({status}): {}", tail.join(" | ")));
-        }
-        Ok(_) => match std::fs::read_to_string(dir.join(&stat_file)) {
-            Ok(text) => {
-                match parse_stat_json(&text, hwgen::TOP_MODULE) {
-                    Ok(modules) => result.modules = modules,
-                    Err(message) => result.error = Some(message),
-                }
-                result.stat_json = text;
-            }
+            Ok(None) => std::thread::sleep(POLL.min(timeout)),
             Err(error) => {
-                result.error = Some(format!("yosys wrote no statistics: {error}"));
+                kill_tree(&mut child);
+                return YosysOutcome::NotRun(format!("cannot wait for yosys: {error}"));
             }
-        },
+        }
     }
-    result
+}
+
+/// How often a running flow is checked.
+const POLL: Duration = Duration::from_millis(100);
+
+/// "exited with status 1", "ended with signal: 9 (SIGKILL)".
+fn exit_text(status: ExitStatus) -> String {
+    match status.code() {
+        Some(code) => format!("exited with status {code}"),
+        None => format!("ended with {status}"),
+    }
+}
+
+/// The first `ERROR:` of a yosys log, else its last line.
+fn error_line(log: &str) -> String {
+    if let Some(start) = log.find("ERROR:") {
+        let line = log[start..].lines().next().unwrap_or_default();
+        // Errors are printed twice with -q (log and console), glued
+        // together when the log lacks a final newline.
+        let line = match line[1..].find("ERROR:") {
+            Some(again) => &line[..again + 1],
+            None => line,
+        };
+        return line.trim().to_string();
+    }
+    match log.lines().rev().find(|l| !l.trim().is_empty()) {
+        Some(line) => format!("no ERROR line; the log ends: {}", line.trim()),
+        None => "no ERROR line and an empty log".into(),
+    }
+}
+
+/// Parse the statistics yosys wrote into `result`.
+fn read_statistics(result: &mut FlowResult, stat_path: &Path) {
+    match std::fs::read_to_string(stat_path) {
+        Ok(text) => {
+            match parse_stat_json(&text, hwgen::TOP_MODULE) {
+                Ok(modules) => result.modules = modules,
+                Err(message) => result.fail(FlowStatus::Failed, message),
+            }
+            result.stat_json = text;
+        }
+        Err(error) => result.fail(
+            FlowStatus::Failed,
+            format!("yosys wrote no statistics: {error}"),
+        ),
+    }
+}
+
+/// Kill `child` and every process it started (yosys runs ABC as
+/// `sh -c berkeley-abc ...`), then reap it. Each process is stopped before
+/// its children are listed, so none can start another unseen.
+fn kill_tree(child: &mut Child) {
+    #[cfg(target_os = "linux")]
+    {
+        let mut tree = vec![child.id()];
+        let mut next = 0;
+        while next < tree.len() {
+            let pid = tree[next];
+            signal(pid, libc::SIGSTOP);
+            tree.extend(children_of(pid));
+            next += 1;
+        }
+        for &pid in tree.iter().rev() {
+            signal(pid, libc::SIGKILL);
+        }
+    }
+    let _ = child.kill();
+    let _ = child.wait();
+}
+
+#[cfg(target_os = "linux")]
+fn signal(pid: u32, signal: libc::c_int) {
+    let Ok(pid) = libc::pid_t::try_from(pid) else {
+        return;
+    };
+    // SAFETY: kill(2) takes plain integers; the pids are this process's
+    // unreaped child and its (stopped, so unreapable) descendants.
+    unsafe {
+        libc::kill(pid, signal);
+    }
+}
+
+/// The children of `pid`, from `/proc/<pid>/task/*/children`.
+#[cfg(target_os = "linux")]
+fn children_of(pid: u32) -> Vec<u32> {
+    let Ok(tasks) = std::fs::read_dir(format!("/proc/{pid}/task")) else {
+        return Vec::new();
+    };
+    tasks
+        .flatten()
+        .filter_map(|task| std::fs::read_to_string(task.path().join("children")).ok())
+        .flat_map(|text| {
+            text.split_whitespace()
+                .filter_map(|pid| pid.parse().ok())
+                .collect::<Vec<u32>>()
+        })
+        .collect()
 }
 
 /// Run the requested flows in parallel on `design`'s generated RTL.

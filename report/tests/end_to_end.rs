@@ -3,35 +3,11 @@
 //! Verilator build is shared through the cache), one image simulated,
 //! synthesized when yosys is installed, written to a directory.
 
-use golden::random::{random_model, RandomBits};
-use golden::topology::{Preset, Topology};
-use hwgen::{AccBits, Dataflow, HwConfig};
+mod common;
+
+use common::small_design;
 use report::{build_report, EnergyTable, ReportInputs, SynthOptions};
 use std::path::PathBuf;
-
-fn small_design() -> (hwgen::Design, golden::model::Model) {
-    let topology = Topology::new(Preset::AlexnetCifar, 0.125, 1, 10).unwrap();
-    let bits = RandomBits {
-        w_bits: 4,
-        a_bits: 4,
-        first_last_w_bits: Some(8),
-    };
-    let model = random_model(&topology, bits, 7).unwrap();
-    let config = HwConfig {
-        name: "test-8x8".into(),
-        rows: 8,
-        cols: 8,
-        dataflow: Dataflow::WeightStationary,
-        a_bits: 4,
-        w_bits: 4,
-        acc_bits: AccBits::Auto,
-        max_k: Some(64),
-        shift_bits: 5,
-        acc_depth: 64,
-        clock_mhz: 200.0,
-    };
-    (hwgen::resolve(&config, Some(&model)).unwrap(), model)
-}
 
 fn image() -> Vec<i32> {
     (0..1024)
