@@ -77,6 +77,10 @@ enum Command {
 }
 
 fn main() -> ExitCode {
+    // SIGINT / SIGTERM during a Verilator build: kill its compilers, remove its temporaries.
+    if let Err(error) = sim::install_interrupt_handler() {
+        eprintln!("warning: {error}");
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

@@ -195,7 +195,10 @@ pub(crate) fn remove_path(path: &Path) {
 /// exiting): afterwards every build in this process fails with [`SimError::Interrupted`].
 /// Call it from your own signal handling if you do not install ours.
 pub fn interrupt_cleanup() {
-    let mut registry = registry();
+    cleanup(&mut registry());
+}
+
+fn cleanup(registry: &mut Registry) {
     registry.interrupted = true;
     let groups = std::mem::take(&mut registry.groups);
     for signal in [libc::SIGTERM, libc::SIGKILL] {
@@ -278,7 +281,11 @@ fn start_handler_thread() -> io::Result<()> {
         .name("interrupt-cleanup".into())
         .spawn(move || {
             if let Some(signal) = signals.forever().next() {
-                interrupt_cleanup();
+                // Exit with the lock still held: a build thread that failed because its
+                // children were killed blocks on it instead of reporting that failure and
+                // exiting with its own status first.
+                let mut registry = registry();
+                cleanup(&mut registry);
                 std::process::exit(128 + signal);
             }
         })?;
