@@ -90,6 +90,10 @@ enum Command {
 
 fn main() -> ExitCode {
     exit::quiet_on_closed_pipe();
+    // SIGINT / SIGTERM during a Verilator build: kill its compilers, remove its temporaries.
+    if let Err(error) = sim::install_interrupt_handler() {
+        eprintln!("warning: {error}");
+    }
     let cli = Cli::parse();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,

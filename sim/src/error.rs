@@ -27,7 +27,7 @@ pub enum SimError {
     },
 
     /// A file or directory operation failed.
-    #[error("{action} `{}`: {source}", path.display())]
+    #[error("{action} `{}`", path.display())]
     Io {
         /// What was being done, e.g. "cannot read source".
         action: String,
@@ -94,14 +94,14 @@ pub enum SimError {
     },
 
     /// The model was built without tracing but a trace was requested.
-    #[error("design `{top}` was built without tracing; set `BuildOptions::trace` to Some(TraceFormat::Vcd | Fst)")]
+    #[error("design `{top}` was built without tracing; build it with a trace format (vcd or fst) to write a waveform")]
     TraceNotEnabled {
         /// Top module.
         top: String,
     },
 
     /// `step` was called on a design that has no clock port of the configured name.
-    #[error("design `{top}` has no clock input `{clock}`, so it cannot be stepped; set `BuildOptions::clock`")]
+    #[error("design `{top}` has no clock input `{clock}`, so it cannot be stepped; build it with the name of its clock port")]
     NoClock {
         /// Top module.
         top: String,
@@ -124,6 +124,18 @@ pub enum SimError {
         message: String,
         /// Waveform written so far, if tracing.
         trace: Option<PathBuf>,
+    },
+
+    /// The build was stopped by [`crate::interrupt_cleanup`] (SIGINT or SIGTERM): its children
+    /// were killed and its temporary files removed.
+    #[error("build interrupted")]
+    Interrupted,
+
+    /// The SIGINT / SIGTERM handler could not be installed.
+    #[error("cannot install the interrupt handler: {reason}")]
+    SignalHandler {
+        /// Why.
+        reason: String,
     },
 
     /// The model could not be created or a trace file could not be opened.

@@ -39,8 +39,12 @@
 //!   `index/<k1>.deps`), `verilator --version`, `g++ --version` and the wrapper version.
 //!   Builds happen in a private temp dir that is renamed into place, so concurrent builds in
 //!   threads or processes are safe: the first rename wins, the others use its result.
-//!   `<cache>` is `$TANDEM_SIM_CACHE`, else `<target dir>/tandem-verilator` (see
-//!   [`cache_root`]).
+//!   `<cache>` is `$TANDEM_SIM_CACHE`, else the user cache dir
+//!   (`~/.cache/tandem/verilator`), else the temp dir (see [`cache_root`]). Waveforms without a
+//!   path go to [`trace_dir`] (`$TANDEM_TRACE_DIR`, else `./tandem-traces/`).
+//! * Interrupts: every child runs in its own process group; [`install_interrupt_handler`]
+//!   makes SIGINT / SIGTERM kill them all and remove the build's temporaries
+//!   ([`interrupt_cleanup`]), and temporaries of dead processes are removed by the next build.
 //!
 //! # Simulation semantics
 //! * [`Sim::step`]`(n)`: `n` times { clock = 0, eval, clock = 1, eval }; one cycle is one
@@ -76,8 +80,9 @@ mod ports;
 mod wrapper;
 
 pub use build::{
-    build, cache_root, clear_cache, target_dir, trace_dir, verilator_available, verilator_version,
-    BuildOptions, ParseTraceFormatError, TraceFormat, CACHE_ENV,
+    build, cache_root, clear_cache, install_interrupt_handler, interrupt_cleanup, trace_dir,
+    verilator_available, verilator_version, BuildOptions, ParseTraceFormatError, TraceFormat,
+    CACHE_ENV, TRACE_DIR_ENV,
 };
 pub use error::SimError;
 pub use model::{Port, Sim, VerilatedLib};

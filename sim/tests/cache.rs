@@ -112,20 +112,10 @@ fn dirs_for_top(top: &str) -> Vec<PathBuf> {
 #[test]
 fn parallel_builds_of_a_new_design_publish_one_dir() {
     require_verilator!();
-    // A design nobody built before: unique top name and constant.
-    let tag: u32 = rand::rng().random();
-    let top = format!("par_{tag:08x}");
     let tmp = tempfile::tempdir().unwrap();
-    let src = tmp.path().join(format!("{top}.v"));
-    fs::write(
-        &src,
-        format!(
-            "module {top} (input wire clk, output reg [31:0] q);\n  \
-             always @(posedge clk) q <= q + 32'd{tag};\nendmodule\n"
-        ),
-    )
-    .unwrap();
-    let opts = BuildOptions::new(&top, [src]);
+    let opts = fresh_design(tmp.path(), "par");
+    let top = opts.top.clone();
+    let tag = u32::from_str_radix(&top["par_".len()..], 16).unwrap();
 
     let threads = 4;
     let barrier = std::sync::Barrier::new(threads);
@@ -153,4 +143,58 @@ fn parallel_builds_of_a_new_design_publish_one_dir() {
         "exactly one dir, no leftover temp dirs"
     );
     let _ = fs::remove_dir_all(&dirs[0]);
+}
+
+/// The pid of a process that has exited.
+fn dead_pid() -> u32 {
+    let mut child = std::process::Command::new("true").spawn().unwrap();
+    child.wait().unwrap();
+    child.id()
+}
+
+/// A module nobody built before (so building it is a cache miss).
+fn fresh_design(dir: &Path, stem: &str) -> BuildOptions {
+    let tag: u32 = rand::rng().random();
+    let top = format!("{stem}_{tag:08x}");
+    let src = dir.join(format!("{top}.v"));
+    fs::write(
+        &src,
+        format!(
+            "module {top} (input wire clk, output reg [31:0] q);\n  \
+             always @(posedge clk) q <= q + 32'd{tag};\nendmodule\n"
+        ),
+    )
+    .unwrap();
+    BuildOptions::new(&top, [src])
+}
+
+#[test]
+fn temporaries_of_a_dead_process_are_removed_by_the_next_build() {
+    require_verilator!();
+    let root = sim::cache_root();
+    let dead = dead_pid();
+    // What a build killed with SIGKILL leaves: its build dir and a runtime object half written.
+    let stale_dir = root.join(format!(".tmp-{dead}-1-0-0a1b2c3d4e5f"));
+    fs::create_dir_all(stale_dir.join("obj")).unwrap();
+    fs::write(stale_dir.join("obj").join("Vx.cpp"), "// half written").unwrap();
+    let runtime = root.join("runtime-00000000000000000000000000000000");
+    fs::create_dir_all(&runtime).unwrap();
+    let stale_object = runtime.join(format!(".tmp-{dead}-1-1-verilated.o"));
+    fs::write(&stale_object, "half an object").unwrap();
+    // A temporary of a live process (this one) is someone's build in progress.
+    let live_dir = root.join(format!(".tmp-{}-1-2-0a1b2c3d4e5f", std::process::id()));
+    fs::create_dir_all(&live_dir).unwrap();
+
+    let tmp = tempfile::tempdir().unwrap();
+    let lib = sim::build(&fresh_design(tmp.path(), "stale")).unwrap();
+    assert!(!lib.was_cached());
+    assert!(
+        !stale_dir.exists(),
+        "dead build's dir survived the next build"
+    );
+    assert!(!stale_object.exists(), "dead build's runtime temp survived");
+    assert!(live_dir.is_dir(), "a live process's build dir was removed");
+    let _ = fs::remove_dir_all(&live_dir);
+    let _ = fs::remove_dir_all(&runtime);
+    let _ = fs::remove_dir_all(lib.build_dir());
 }
