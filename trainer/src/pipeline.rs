@@ -33,12 +33,7 @@ pub fn train(
     let data = RunData::load(&run)?;
     let teacher = teacher_step(&run, &data, &progress)?;
     let folded = fold_step(&teacher.net, &data.test, &progress);
-    let bits = quant::network_bits(
-        data.specs.len(),
-        config.wbits,
-        config.abits,
-        config.first_last_wbits,
-    );
+    let bits = layer_bits(config, &data.specs);
     let calibration = calibration_images(config, &data.train);
     let ptq_accuracy = ptq_baseline(&folded.net, &bits, &calibration, &data.test, &progress);
     let distillation = Distillation {
@@ -47,69 +42,22 @@ pub fn train(
         train: &data.train,
         kind: run.kind,
     };
-    let qat = match config.baselines.qat {
-        true => Some(qat_baseline(
-            &distillation,
-            &bits,
-            &calibration,
-            &data.test,
-            &progress,
-        )?),
-        false => None,
-    };
+    let qat = config
+        .baselines
+        .qat
+        .then(|| qat_baseline(&distillation, &bits, &calibration, &data.test, &progress))
+        .transpose()?;
     let student = student_step(&distillation, bits, &calibration, &data.test, &progress)?;
-    let baselines = Baselines {
+    let measured = Measured {
         teacher_accuracy: teacher.accuracy,
-        bn_free_float_accuracy: folded.accuracy,
-        ptq_accuracy,
-    };
-    let model_dir = run.out.join("model");
-    let verification = export_and_verify(
-        config,
-        run.kind,
-        &student.int_layers,
-        &baselines,
-        data.train.len(),
-        &data.test,
-        &model_dir,
-    )?;
-    progress.say(&format!(
-        "progressive student: {:.2}% with golden ({:.2}% trainer forward), {} logit mismatches ({:.0} s)",
-        100.0 * verification.student_accuracy,
-        100.0 * verification.trainer_accuracy,
-        verification.logit_mismatches,
-        student.seconds
-    ));
-    let report = TrainReport {
-        dataset: run.kind.name().into(),
-        preset: config.preset.name().into(),
-        width: config.width,
-        w_bits: config.wbits,
-        a_bits: config.abits,
-        first_last_w_bits: config.first_last_wbits,
-        seed: config.seed,
-        train_images: data.train.len(),
-        test_images: data.test.len(),
-        teacher_accuracy: teacher.accuracy,
+        teacher_seconds: teacher.seconds,
         bn_free_float_accuracy: folded.accuracy,
         fold_max_abs_diff: folded.max_abs_diff,
         ptq_accuracy,
-        qat_accuracy: qat.map(|q| q.accuracy),
-        student_accuracy: verification.student_accuracy,
-        logit_mismatches: verification.logit_mismatches,
-        train_seconds: teacher.seconds + student.seconds + qat.map_or(0.0, |q| q.seconds),
-        teacher_seconds: teacher.seconds,
-        student_seconds: student.seconds,
-        qat_seconds: qat.map(|q| q.seconds),
-        total_seconds: run.started.elapsed().as_secs_f64(),
-        threads: run.threads,
-        device: format!("{:?}", run.device),
-        teacher_dir: run.out.join("teacher"),
-        model_dir,
-        stages: student.stages,
-        finetune_loss: student.finetune_loss,
-        config: config.clone(),
+        qat,
     };
+    let verification = verify_step(&run, &data, &student, &measured, &progress)?;
+    let report = summarize(&run, &data, measured, student, &verification);
     write_summary(&report, &run.out)?;
     refuse_mismatches(&report, &verification)?;
     Ok(report)
@@ -351,6 +299,101 @@ fn student_step(
         finetune_loss,
         seconds,
     })
+}
+
+/// Bits of every compute layer: `wbits` / `abits` for the hidden ones,
+/// `first_last_wbits` weights for the first and the last.
+fn layer_bits(config: &TrainConfig, specs: &[LayerSpec]) -> Vec<LayerBits> {
+    quant::network_bits(
+        specs.len(),
+        config.wbits,
+        config.abits,
+        config.first_last_wbits,
+    )
+}
+
+/// Everything measured before the export.
+struct Measured {
+    teacher_accuracy: f64,
+    teacher_seconds: f64,
+    bn_free_float_accuracy: f64,
+    fold_max_abs_diff: f64,
+    ptq_accuracy: f64,
+    qat: Option<QatStep>,
+}
+
+/// Export the student into `out/model` and check it against golden.
+fn verify_step(
+    run: &Run,
+    data: &RunData,
+    student: &StudentStep,
+    measured: &Measured,
+    progress: &Progress,
+) -> Result<Verification, TrainError> {
+    let baselines = Baselines {
+        teacher_accuracy: measured.teacher_accuracy,
+        bn_free_float_accuracy: measured.bn_free_float_accuracy,
+        ptq_accuracy: measured.ptq_accuracy,
+    };
+    let verification = export_and_verify(
+        run.config,
+        run.kind,
+        &student.int_layers,
+        &baselines,
+        data.train.len(),
+        &data.test,
+        &run.out.join("model"),
+    )?;
+    progress.say(&format!(
+        "progressive student: {:.2}% with golden ({:.2}% trainer forward), {} logit mismatches ({:.0} s)",
+        100.0 * verification.student_accuracy,
+        100.0 * verification.trainer_accuracy,
+        verification.logit_mismatches,
+        student.seconds
+    ));
+    Ok(verification)
+}
+
+/// The run's report.
+fn summarize(
+    run: &Run,
+    data: &RunData,
+    measured: Measured,
+    student: StudentStep,
+    verification: &Verification,
+) -> TrainReport {
+    let config = run.config;
+    let qat = measured.qat;
+    TrainReport {
+        dataset: run.kind.name().into(),
+        preset: config.preset.name().into(),
+        width: config.width,
+        w_bits: config.wbits,
+        a_bits: config.abits,
+        first_last_w_bits: config.first_last_wbits,
+        seed: config.seed,
+        train_images: data.train.len(),
+        test_images: data.test.len(),
+        teacher_accuracy: measured.teacher_accuracy,
+        bn_free_float_accuracy: measured.bn_free_float_accuracy,
+        fold_max_abs_diff: measured.fold_max_abs_diff,
+        ptq_accuracy: measured.ptq_accuracy,
+        qat_accuracy: qat.map(|q| q.accuracy),
+        student_accuracy: verification.student_accuracy,
+        logit_mismatches: verification.logit_mismatches,
+        train_seconds: measured.teacher_seconds + student.seconds + qat.map_or(0.0, |q| q.seconds),
+        teacher_seconds: measured.teacher_seconds,
+        student_seconds: student.seconds,
+        qat_seconds: qat.map(|q| q.seconds),
+        total_seconds: run.started.elapsed().as_secs_f64(),
+        threads: run.threads,
+        device: format!("{:?}", run.device),
+        teacher_dir: run.out.join("teacher"),
+        model_dir: run.out.join("model"),
+        stages: student.stages,
+        finetune_loss: student.finetune_loss,
+        config: config.clone(),
+    }
 }
 
 /// `out/summary.json`: the report, also when the verification failed.

@@ -20,86 +20,91 @@ fn config_for(dataset: &str, width: f64, data_dir: &Path, teacher: &Path) -> Tra
     config
 }
 
-/// An untrained fashion-mnist teacher at width 0.0625, saved in `dir`.
-fn saved_fashion_teacher(dir: &Path) {
-    let scratch = tempfile::tempdir().unwrap();
-    let config = config_for("fashion-mnist", 0.0625, scratch.path(), dir);
-    let teacher = Teacher::new(alexnet_cifar(0.0625, 1, 10).unwrap(), Device::Cpu);
-    save_teacher(&teacher, dir, &config, "7").unwrap();
+/// An untrained fashion-mnist teacher at width 0.0625 (seed 7), saved in a
+/// directory of its own, and an empty data directory.
+struct Fixture {
+    teacher: tempfile::TempDir,
+    data: tempfile::TempDir,
+}
+
+impl Fixture {
+    fn new() -> Fixture {
+        let fixture = Fixture {
+            teacher: tempfile::tempdir().unwrap(),
+            data: tempfile::tempdir().unwrap(),
+        };
+        let config = fixture.config("fashion-mnist", 0.0625);
+        let teacher = Teacher::new(alexnet_cifar(0.0625, 1, 10).unwrap(), Device::Cpu);
+        save_teacher(&teacher, fixture.teacher.path(), &config, "7").unwrap();
+        fixture
+    }
+
+    fn config(&self, dataset: &str, width: f64) -> TrainConfig {
+        config_for(dataset, width, self.data.path(), self.teacher.path())
+    }
+
+    /// Why a run asking for `dataset` at `width` may not use the teacher.
+    fn refusal(&self, dataset: &str, width: f64) -> String {
+        SavedTeacher::open(self.teacher.path(), &self.config(dataset, width))
+            .unwrap_err()
+            .to_string()
+    }
 }
 
 #[test]
 fn a_teacher_from_another_dataset_is_refused_before_any_data_is_read() {
-    let teacher_dir = tempfile::tempdir().unwrap();
-    saved_fashion_teacher(teacher_dir.path());
-    let data = tempfile::tempdir().unwrap();
-
+    let fixture = Fixture::new();
     // CIFAR-10: other input channels. The data directory is empty, so any
     // error but the teacher's would be about missing dataset files.
-    let config = config_for("cifar10", 0.0625, data.path(), teacher_dir.path());
+    let config = fixture.config("cifar10", 0.0625);
     let message = trainer::train(&config, false).unwrap_err().to_string();
-    assert!(message.contains(TEACHER_FILE), "{message}");
-    assert!(
-        message.contains(
-            "trained on fashion-mnist (alexnet-cifar, width 0.0625, 1 input channel, 10 classes)"
-        ),
-        "{message}"
-    );
-    assert!(
-        message.contains(
-            "asks for cifar10 (alexnet-cifar, width 0.0625, 3 input channels, 10 classes)"
-        ),
-        "{message}"
-    );
-    assert!(
-        message.contains("pass --dataset fashion-mnist"),
-        "{message}"
-    );
-    assert!(
-        message.contains("to train a new teacher for cifar10, leave out --teacher"),
-        "{message}"
-    );
+    for needle in [
+        TEACHER_FILE,
+        "trained on fashion-mnist (alexnet-cifar, width 0.0625, 1 input channel, 10 classes)",
+        "asks for cifar10 (alexnet-cifar, width 0.0625, 3 input channels, 10 classes)",
+        "pass --dataset fashion-mnist",
+        "to train a new teacher for cifar10, leave out --teacher",
+    ] {
+        assert!(
+            message.contains(needle),
+            "{needle:?} missing from: {message}"
+        );
+    }
 
     // MNIST has the same shape as Fashion-MNIST: only the recorded dataset
     // tells them apart, and it is enough.
-    let config = config_for("mnist", 0.0625, data.path(), teacher_dir.path());
-    let message = SavedTeacher::open(teacher_dir.path(), &config)
-        .unwrap_err()
-        .to_string();
-    assert!(message.contains("trained on fashion-mnist"), "{message}");
-    assert!(message.contains("asks for mnist"), "{message}");
-    assert!(
-        message.contains("pass --dataset fashion-mnist"),
-        "{message}"
-    );
+    let message = fixture.refusal("mnist", 0.0625);
+    for needle in [
+        "trained on fashion-mnist",
+        "asks for mnist",
+        "pass --dataset fashion-mnist",
+    ] {
+        assert!(
+            message.contains(needle),
+            "{needle:?} missing from: {message}"
+        );
+    }
 }
 
 #[test]
 fn a_teacher_of_another_width_is_refused_with_the_width_to_set() {
-    let teacher_dir = tempfile::tempdir().unwrap();
-    saved_fashion_teacher(teacher_dir.path());
-    let data = tempfile::tempdir().unwrap();
-    let config = config_for("fashion-mnist", 0.125, data.path(), teacher_dir.path());
-    let message = SavedTeacher::open(teacher_dir.path(), &config)
-        .unwrap_err()
-        .to_string();
-    assert!(message.contains("width 0.0625"), "{message}");
-    assert!(message.contains("width 0.125"), "{message}");
-    assert!(message.contains("set `width: 0.0625`"), "{message}");
+    let message = Fixture::new().refusal("fashion-mnist", 0.125);
+    for needle in ["width 0.0625", "width 0.125", "set `width: 0.0625`"] {
+        assert!(
+            message.contains(needle),
+            "{needle:?} missing from: {message}"
+        );
+    }
     assert!(!message.contains("--dataset"), "{message}");
 }
 
 #[test]
 fn a_matching_teacher_opens_and_loads_with_its_seed() {
-    let teacher_dir = tempfile::tempdir().unwrap();
-    saved_fashion_teacher(teacher_dir.path());
-    let data = tempfile::tempdir().unwrap();
-    let config = config_for("fashion-mnist", 0.0625, data.path(), teacher_dir.path());
+    let fixture = Fixture::new();
+    let config = fixture.config("fashion-mnist", 0.0625);
     // The directory or the file itself.
-    for path in [
-        teacher_dir.path().to_path_buf(),
-        teacher_dir.path().join(TEACHER_FILE),
-    ] {
+    let dir = fixture.teacher.path();
+    for path in [dir.to_path_buf(), dir.join(TEACHER_FILE)] {
         let saved = SavedTeacher::open(&path, &config).unwrap();
         assert_eq!(saved.seed.as_deref(), Some("7"));
         saved
