@@ -2,11 +2,27 @@
 
 use anyhow::Result;
 use clap::Args;
-use serde_json::json;
 use std::path::PathBuf;
-use trainer::{Preset, TrainConfig};
+use trainer::{Preset, Progress, TrainConfig};
+
+/// Shown after the options of `tandem train --help`.
+const EXAMPLES: &str = "\
+Examples:
+  # Minutes on a 2-core CPU: teacher, PTQ baseline, 7 stages, W4A4 export, verify.
+  tandem train --preset quick --wbits 4 --abits 4 --out out/train-quick
+
+  # Distill the same teacher at W2A2, with the all-at-once QAT baseline.
+  tandem train --teacher out/train-quick/teacher --wbits 2 --abits 2 --qat --out out/w2a2
+
+  # The results table (W8A8, W4A4, W3A3, W2A2, every baseline); rerunning the
+  # same command after an interruption resumes it, keeping the finished rows.
+  tandem train --preset quick --results docs/results.md --out out/results
+
+  # For scripts: progress stays on stderr, stdout ends with one JSON line.
+  tandem train --config configs/train-quick.yaml --out out/q --json";
 
 #[derive(Debug, Args)]
+#[command(after_help = EXAMPLES)]
 pub struct TrainArgs {
     /// YAML config (configs/train-*.yaml); its fields override the preset,
     /// flags override the file.
@@ -49,7 +65,9 @@ pub struct TrainArgs {
     /// Output directory: teacher/, model/ (the integer model), summary.json.
     #[arg(long)]
     out: PathBuf,
-    /// End stdout with one JSON object (accuracies, mismatches, seconds).
+    /// End stdout with one JSON line: the run's summary (accuracies, logit
+    /// mismatches, seconds, stages), with --results the list of rows.
+    /// Progress still goes to stderr.
     #[arg(long)]
     json: bool,
 }
@@ -98,7 +116,9 @@ fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
 pub fn run_train(args: TrainArgs) -> Result<()> {
     let config = build_config(&args)?;
     config.validate()?;
-    let progress = !args.json;
+    // Progress goes to stderr whatever stdout carries: bars on a terminal,
+    // plain lines otherwise.
+    let progress = Progress::stderr();
     if let Some(page) = &args.results {
         // Fail now, not after hours of training, when the page cannot go there.
         let folder = match page.parent() {
@@ -122,11 +142,19 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
         let write_page = |reports: &[trainer::TrainReport]| {
             let markdown = trainer::results::markdown(reports, &command, bits.len());
             std::fs::write(page, markdown).map_err(|source| trainer::TrainError::Io {
+                action: "write",
                 path: page.clone(),
                 source,
             })
         };
-        let reports = trainer::results::run(&config, &args.out, bits, reuse, progress, write_page)?;
+        let reports = trainer::results::run(
+            &config,
+            &args.out,
+            bits,
+            reuse,
+            progress.clone(),
+            write_page,
+        )?;
         if args.json {
             println!("{}", serde_json::to_string(&reports)?);
         } else {
@@ -136,22 +164,7 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
     }
     let report = trainer::train(&config, progress)?;
     if args.json {
-        let value = json!({
-            "teacher_accuracy": report.teacher_accuracy,
-            "bn_free_float_accuracy": report.bn_free_float_accuracy,
-            "ptq_accuracy": report.ptq_accuracy,
-            "qat_accuracy": report.qat_accuracy,
-            "student_accuracy": report.student_accuracy,
-            "logit_mismatches": report.logit_mismatches,
-            "train_seconds": report.train_seconds,
-            "total_seconds": report.total_seconds,
-            "w_bits": report.w_bits,
-            "a_bits": report.a_bits,
-            "first_last_w_bits": report.first_last_w_bits,
-            "model_dir": report.model_dir,
-            "stages": report.stages,
-        });
-        println!("{value}");
+        println!("{}", serde_json::to_string(&report)?);
     } else {
         let pct = |v: f64| format!("{:.2}%", 100.0 * v);
         println!(

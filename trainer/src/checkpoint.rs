@@ -44,10 +44,7 @@ pub fn load(vs: &VarStore, path: &Path) -> Result<(), TrainError> {
         path: path.to_path_buf(),
         message,
     };
-    let bytes = std::fs::read(path).map_err(|source| TrainError::Io {
-        path: path.to_path_buf(),
-        source,
-    })?;
+    let bytes = read(path)?;
     let file = SafeTensors::deserialize(&bytes).map_err(|e| error(e.to_string()))?;
     tch::no_grad(|| {
         for (name, mut tensor) in vs.variables() {
@@ -75,5 +72,23 @@ pub fn load(vs: &VarStore, path: &Path) -> Result<(), TrainError> {
             tensor.copy_(&source);
         }
         Ok(())
+    })
+}
+
+/// The metadata a checkpoint was saved with (empty when it has none).
+pub fn metadata(path: &Path) -> Result<HashMap<String, String>, TrainError> {
+    let bytes = read(path)?;
+    let (_, metadata) = SafeTensors::read_metadata(&bytes).map_err(|e| TrainError::Checkpoint {
+        path: path.to_path_buf(),
+        message: format!("not a safetensors checkpoint: {e}"),
+    })?;
+    Ok(metadata.metadata().clone().unwrap_or_default())
+}
+
+fn read(path: &Path) -> Result<Vec<u8>, TrainError> {
+    std::fs::read(path).map_err(|source| TrainError::Io {
+        action: "read",
+        path: path.to_path_buf(),
+        source,
     })
 }

@@ -289,6 +289,7 @@ impl TrainConfig {
     /// when `preset` is `None`.
     pub fn from_yaml_file(path: &Path, preset: Option<Preset>) -> Result<TrainConfig, TrainError> {
         let text = std::fs::read_to_string(path).map_err(|source| TrainError::Io {
+            action: "read",
             path: path.to_path_buf(),
             source,
         })?;
@@ -311,39 +312,64 @@ impl TrainConfig {
         let overlay = match overlay {
             serde_norway::Value::Null => serde_norway::Value::Mapping(Default::default()),
             serde_norway::Value::Mapping(m) => serde_norway::Value::Mapping(m),
-            _ => {
-                return Err(yaml_error(
-                    "expected a mapping of fields at the top level".into(),
-                ))
+            other => {
+                let found = match other {
+                    serde_norway::Value::Sequence(_) => "a list",
+                    _ => "a single value",
+                };
+                return Err(yaml_error(format!(
+                    "the file is {found}; a training config must be a mapping of fields, one \
+                     `field: value` per line (e.g. `wbits: 4`), as in configs/train-quick.yaml"
+                )));
             }
         };
         let file_preset = match overlay.get("preset") {
             None => None,
             Some(value) => {
-                let name = value.as_str().unwrap_or_default();
-                Some(Preset::from_name(name).ok_or_else(|| TrainError::Config {
-                    origin: origin.to_string(),
-                    field: "preset".into(),
-                    message: format!("unknown preset {value:?}; use `quick` or `full`"),
+                let message = match value.as_str() {
+                    Some(name) => format!("unknown preset `{name}`; use `quick` or `full`"),
+                    None => "preset must be a name: `quick` or `full`".to_string(),
+                };
+                Some(value.as_str().and_then(Preset::from_name).ok_or_else(|| {
+                    TrainError::Config {
+                        origin: origin.to_string(),
+                        field: "preset".into(),
+                        message,
+                    }
                 })?)
             }
         };
         let base_preset = preset.or(file_preset).unwrap_or(Preset::Quick);
         let base = TrainConfig::preset(base_preset);
-        let mut merged = serde_norway::to_value(&base).map_err(|e| yaml_error(e.to_string()))?;
-        let mut touched = Vec::new();
-        merge_yaml(&mut merged, overlay, "", &mut touched);
+        let base_value = serde_norway::to_value(&base).map_err(|e| yaml_error(e.to_string()))?;
         // The flag wins over the file's `preset:`.
-        if let Some(preset) = preset {
-            if let serde_norway::Value::Mapping(mapping) = &mut merged {
+        let build = |overlay: serde_norway::Value, touched: &mut Vec<String>| {
+            let mut merged = base_value.clone();
+            merge_yaml(&mut merged, overlay, "", touched);
+            if let (Some(preset), serde_norway::Value::Mapping(mapping)) = (preset, &mut merged) {
                 mapping.insert(
                     serde_norway::Value::String("preset".into()),
                     serde_norway::Value::String(preset.name().into()),
                 );
             }
-        }
-        let mut config: TrainConfig =
-            serde_norway::from_value(merged).map_err(|e| yaml_error(e.to_string()))?;
+            serde_norway::from_value::<TrainConfig>(merged)
+        };
+        let mut touched = Vec::new();
+        let mut config = build(overlay.clone(), &mut touched).map_err(|error| {
+            // serde names neither the field nor the type in words a user
+            // knows: find the field by trying the file's fields one at a
+            // time, and say what it must be.
+            let field = overlay_leaves(&base_value, &overlay, "")
+                .into_iter()
+                .find(|(_, single)| build(single.clone(), &mut Vec::new()).is_err())
+                .map(|(path, _)| path)
+                .unwrap_or_default();
+            TrainError::Config {
+                origin: origin.to_string(),
+                field,
+                message: readable_serde_message(&error.to_string()),
+            }
+        })?;
         config.origins = base.origins;
         for field in touched {
             config.origins.insert(field, origin.to_string());
@@ -525,4 +551,70 @@ fn merge_yaml(
         }
         (base, overlay) => *base = overlay,
     }
+}
+
+/// Every field `overlay` sets, as `(dotted path, an overlay setting only
+/// that field)`, descending into the sections [`merge_yaml`] merges.
+fn overlay_leaves(
+    base: &serde_norway::Value,
+    overlay: &serde_norway::Value,
+    prefix: &str,
+) -> Vec<(String, serde_norway::Value)> {
+    let serde_norway::Value::Mapping(mapping) = overlay else {
+        return Vec::new();
+    };
+    let mut leaves = Vec::new();
+    for (key, value) in mapping {
+        let name = match key.as_str() {
+            Some(name) => name.to_string(),
+            None => serde_norway::to_string(key)
+                .map(|text| text.trim().to_string())
+                .unwrap_or_default(),
+        };
+        let path = if prefix.is_empty() {
+            name
+        } else {
+            format!("{prefix}.{name}")
+        };
+        let wrap = |inner: serde_norway::Value| {
+            let mut single = serde_norway::Mapping::new();
+            single.insert(key.clone(), inner);
+            serde_norway::Value::Mapping(single)
+        };
+        match base.get(key) {
+            Some(section) if section.is_mapping() && value.is_mapping() => {
+                for (inner_path, inner) in overlay_leaves(section, value, &path) {
+                    leaves.push((inner_path, wrap(inner)));
+                }
+            }
+            _ => leaves.push((path, wrap(value.clone()))),
+        }
+    }
+    leaves
+}
+
+/// A serde error in the words of the YAML file: Rust type names replaced by
+/// what the value must be ("expected u8" -> "expected a whole number from 0
+/// to 255", "expected struct StudentConfig" -> "expected a mapping of
+/// fields").
+fn readable_serde_message(message: &str) -> String {
+    let Some((head, expected)) = message.split_once(", expected ") else {
+        return message.to_string();
+    };
+    // serde_norway may append " at line L column C".
+    let (expected, location) = match expected.find(" at line ") {
+        Some(at) => expected.split_at(at),
+        None => (expected, ""),
+    };
+    let expected = match expected {
+        "u8" => "a whole number from 0 to 255",
+        "u16" | "u32" | "u64" | "usize" => "a whole number, 0 or more",
+        "i8" | "i16" | "i32" | "i64" | "isize" => "a whole number",
+        "f32" | "f64" => "a number",
+        "path string" => "a path",
+        "field identifier" => "a field name",
+        other if other.starts_with("struct ") => "a mapping of fields",
+        other => other,
+    };
+    format!("{head}, expected {expected}{location}")
 }

@@ -15,12 +15,19 @@ pub enum TrainError {
     },
     #[error(transparent)]
     Dataset(#[from] golden::dataset::DatasetError),
-    #[error("libtorch: {0}")]
+    #[error("libtorch")]
     Torch(#[from] tch::TchError),
-    #[error("exported model is invalid: {0}")]
+    /// The trained layers do not make a valid golden model.
+    #[error("the exported model is invalid")]
+    Export(#[source] golden::ModelError),
+    /// Reading or writing a model, a summary or a checkpoint through golden's
+    /// files (the error names the file).
+    #[error(transparent)]
     Model(#[from] golden::ModelError),
-    #[error("{}: {source}", path.display())]
+    #[error("cannot {action} {}", path.display())]
     Io {
+        /// What was being done: "read", "write", "create the directory".
+        action: &'static str,
         path: PathBuf,
         #[source]
         source: std::io::Error,
@@ -29,6 +36,15 @@ pub enum TrainError {
     Checkpoint { path: PathBuf, message: String },
     #[error("the topology cannot be trained: {0}")]
     Topology(String),
+    /// A saved teacher was trained for another dataset or network shape
+    /// than the run asks for.
+    #[error("teacher checkpoint {} was trained on {trained}, but this run asks for {asked}; {fix}", path.display())]
+    TeacherMismatch {
+        path: PathBuf,
+        trained: String,
+        asked: String,
+        fix: String,
+    },
     /// The trainer's integer forward and golden disagree: the export does not
     /// implement the contract, so the model must not be used.
     #[error("{mismatches} logits of {images} test images differ between the trainer's integer forward and golden (first: {first}); the exported model in {} does not match what was trained", model_dir.display())]

@@ -3,7 +3,9 @@
 
 use crate::config::TrainConfig;
 use crate::error::TrainError;
-use crate::pipeline::{train, TrainReport};
+use crate::pipeline::train;
+use crate::progress::Progress;
+use crate::summary::TrainReport;
 use std::fmt::Write;
 use std::path::Path;
 
@@ -31,9 +33,10 @@ pub fn run(
     out: &Path,
     bits: &[(u8, u8)],
     mut reuse: Reuse,
-    progress: bool,
+    progress: impl Into<Progress>,
     mut on_row: impl FnMut(&[TrainReport]) -> Result<(), TrainError>,
 ) -> Result<Vec<TrainReport>, TrainError> {
+    let progress = progress.into();
     let mut reports: Vec<TrainReport> = Vec::new();
     for &(w_bits, a_bits) in bits {
         let mut config = base.clone();
@@ -45,38 +48,31 @@ pub fn run(
             // Every row distills the same teacher.
             config.teacher.checkpoint = Some(first.teacher_dir.clone());
         }
-        if progress {
-            eprintln!("== W{w_bits}A{a_bits} ==");
-        }
+        progress.say(&format!("== W{w_bits}A{a_bits} =="));
         let finished = match reuse {
             Reuse::MatchingRows => finished_row(&config),
             Reuse::Never => Err("reuse is off".to_string()),
         };
         let report = match finished {
             Ok(report) => {
-                if progress {
-                    eprintln!(
-                        "reusing the finished run in {} (same configuration)",
-                        report.model_dir.parent().unwrap_or(out).display()
-                    );
-                }
+                progress.say(&format!(
+                    "reusing the finished run in {} (same configuration)",
+                    report.model_dir.parent().unwrap_or(out).display()
+                ));
                 report
             }
             Err(why) => {
-                if progress && reuse == Reuse::MatchingRows {
-                    eprintln!("training this row: {why}");
+                if reuse == Reuse::MatchingRows {
+                    progress.say(&format!("training this row: {why}"));
                 }
                 if config.teacher.checkpoint.is_none() && reuse == Reuse::MatchingRows {
                     // A new teacher replaces the one the later rows were
                     // distilled from, so none of them may be kept.
-                    if progress {
-                        eprintln!(
-                            "a new teacher is trained, so every later row is trained again too"
-                        );
-                    }
+                    progress
+                        .say("a new teacher is trained, so every later row is trained again too");
                     reuse = Reuse::Never;
                 }
-                train(&config, progress)?
+                train(&config, progress.clone())?
             }
         };
         reports.push(report);

@@ -114,3 +114,38 @@ fn preset_files_write_out_their_presets() {
         assert_eq!(from_file, expected, "{file}");
     }
 }
+
+#[test]
+fn a_file_that_is_not_a_mapping_says_what_it_must_be() {
+    for (text, found) in [("- 1\n- 2\n", "a list"), ("5\n", "a single value")] {
+        let message = from_yaml(text).unwrap_err();
+        assert!(message.contains("configs/bad.yaml"), "{message}");
+        assert!(message.contains(found), "{message}");
+        assert!(message.contains("mapping of fields"), "{message}");
+        assert!(message.contains("wbits: 4"), "{message}");
+    }
+}
+
+#[test]
+fn wrong_types_name_the_field_and_no_rust_type() {
+    for (text, field, expected) in [
+        ("student: 5\n", "student", "a mapping of fields"),
+        ("teacher: [1]\n", "teacher", "a mapping of fields"),
+        ("wbits: 300\n", "wbits", "a whole number from 0 to 255"),
+        ("seed: -1\n", "seed", "a whole number, 0 or more"),
+        ("student:\n  lr: fast\n", "student.lr", "a number"),
+        ("baselines:\n  qat: 3\n", "baselines.qat", "a boolean"),
+        ("out: 5\n", "out", "a path"),
+        ("preset: [1]\n", "preset", "`quick` or `full`"),
+    ] {
+        let message = from_yaml(text).unwrap_err();
+        assert!(message.contains("configs/bad.yaml"), "{message}");
+        assert!(message.contains(&format!("field `{field}`")), "{message}");
+        assert!(message.contains(expected), "{message}");
+        for internal in [
+            "struct", "Config", "u8", "u64", "f64", "Sequence", "Number(",
+        ] {
+            assert!(!message.contains(internal), "{internal} in: {message}");
+        }
+    }
+}

@@ -113,7 +113,7 @@ fn tiny_run_beats_chance_and_golden_agrees() {
     assert!(out
         .path()
         .join("teacher")
-        .join(trainer::pipeline::TEACHER_FILE)
+        .join(trainer::teacher::TEACHER_FILE)
         .is_file());
     // One report per stage, each with a measured accuracy.
     assert_eq!(report.stages.len(), 7);
@@ -220,4 +220,47 @@ fn results_rows_resume_only_with_the_same_configuration() {
     .unwrap();
     assert_ne!(retrained[0].total_seconds, first[0].total_seconds);
     assert_ne!(retrained[1].total_seconds, first[1].total_seconds);
+}
+
+/// Without a terminal every part of a run still reports: the teacher per
+/// epoch, each baseline, each stage, the fine-tune and the export.
+#[test]
+fn progress_lines_cover_every_step_of_the_run() {
+    use std::sync::{Arc, Mutex};
+    let Some((_training, out)) = training_setup() else {
+        return;
+    };
+    let mut config = tiny_config(out.path(), 200, 100);
+    config.baselines.qat = true;
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let sink = Arc::clone(&lines);
+    let progress = trainer::Progress::lines(move |line| sink.lock().unwrap().push(line.into()));
+    trainer::train(&config, progress).unwrap();
+    let lines = lines.lock().unwrap();
+    let has = |start: &str| lines.iter().any(|line| line.starts_with(start));
+    // 200 images in batches of 50: 4 steps per epoch, two epochs.
+    let expected = [
+        "teacher: 4/8 steps, epoch 1/2 loss ",
+        "teacher: 8/8 steps, epoch 2/2 loss ",
+        "BN-free float: ",
+        "naive PTQ: ",
+        "qat baseline: ",
+        "all-at-once QAT: ",
+        "stage 1/7 conv1: 2/2 steps, loss ",
+        "stage 1/7 conv1: ",
+        "stage 7/7 fc7: ",
+        "joint fine-tune: 2/2 steps, loss ",
+        "progressive student: ",
+    ];
+    for start in expected {
+        assert!(has(start), "no line starting {start:?} in {lines:#?}");
+    }
+    let results = |start: &str| {
+        lines
+            .iter()
+            .filter(|line| line.starts_with(start) && line.contains("% test accuracy"))
+            .count()
+    };
+    assert_eq!(results("teacher: "), 1, "{lines:#?}");
+    assert_eq!(results("stage "), 7, "{lines:#?}");
 }

@@ -1,0 +1,130 @@
+//! `tandem train` as a script runs it: `--json` changes only what stdout
+//! ends with (progress stays on stderr, as plain lines when stderr is not a
+//! terminal), a teacher from another dataset is refused, and `--help` shows
+//! examples.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn tandem(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(args)
+        .output()
+        .expect("run tandem")
+}
+
+fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+const FASHION_MNIST: &str = "/usr/share/datasets/fashion-mnist";
+
+fn fashion_mnist_installed() -> bool {
+    let present = Path::new(FASHION_MNIST)
+        .join("t10k-images-idx3-ubyte.gz")
+        .exists();
+    if !present {
+        eprintln!(
+            "skipping: Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)"
+        );
+    }
+    present
+}
+
+/// A run of seconds: 1/16 width, 200 training and 100 test images, one
+/// teacher epoch, one-batch stages and fine-tune.
+const TINY_CONFIG: &str = "\
+width: 0.0625
+train_limit: 200
+test_limit: 100
+batch_size: 50
+teacher:
+  epochs: 1
+student:
+  stage_images: 50
+  finetune_images: 50
+  calibration_images: 32
+";
+
+#[test]
+fn json_keeps_progress_on_stderr_and_a_teacher_of_another_dataset_is_refused() {
+    if !fashion_mnist_installed() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let config = dir.path().join("tiny.yaml");
+    std::fs::write(&config, TINY_CONFIG).unwrap();
+    let config = config.to_str().unwrap();
+    let out = dir.path().join("run");
+    let out = out.to_str().unwrap();
+
+    let output = tandem(&["train", "--config", config, "--out", out, "--json"]);
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert!(output.status.success(), "{stderr}");
+    let last = stdout.lines().last().expect("stdout is empty");
+    let summary: serde_json::Value = serde_json::from_str(last).expect("last line is JSON");
+    assert_eq!(summary["logit_mismatches"], 0, "{last}");
+    assert!(summary["student_accuracy"].as_f64().is_some(), "{last}");
+    assert_eq!(
+        summary["stages"].as_array().map(Vec::len),
+        Some(7),
+        "{last}"
+    );
+    // stderr is a pipe here: plain lines, no bar drawing.
+    for start in [
+        "teacher: 4/4 steps",
+        "naive PTQ: ",
+        "stage 7/7 fc7: ",
+        "progressive student: ",
+    ] {
+        assert!(
+            stderr.lines().any(|line| line.starts_with(start)),
+            "no {start:?} line on stderr:\n{stderr}"
+        );
+    }
+    assert!(
+        !stderr.contains('\u{1b}') && !stderr.contains('\r'),
+        "{stderr:?}"
+    );
+
+    // The teacher it saved was trained on Fashion-MNIST; distilling it for
+    // MNIST (same shape) is refused, naming both and the fix.
+    let teacher = format!("{out}/teacher");
+    let other = dir.path().join("other");
+    let output = tandem(&[
+        "train",
+        "--config",
+        config,
+        "--teacher",
+        &teacher,
+        "--dataset",
+        "mnist",
+        "--data-dir",
+        FASHION_MNIST,
+        "--out",
+        other.to_str().unwrap(),
+    ]);
+    let stderr = text(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("trained on fashion-mnist ("), "{stderr}");
+    assert!(stderr.contains("asks for mnist ("), "{stderr}");
+    assert!(stderr.contains("pass --dataset fashion-mnist"), "{stderr}");
+    assert_eq!(stderr.lines().count(), 1, "{stderr}");
+}
+
+#[test]
+fn help_shows_examples() {
+    let output = tandem(&["train", "--help"]);
+    let help = text(&output.stdout);
+    assert!(output.status.success());
+    for needle in [
+        "Examples:",
+        "tandem train --preset quick --wbits 4 --abits 4 --out",
+        "--teacher out/train-quick/teacher",
+        "--results docs/results.md",
+        "resumes",
+        "--json",
+    ] {
+        assert!(help.contains(needle), "{needle:?} missing from:\n{help}");
+    }
+}

@@ -1,0 +1,74 @@
+//! What a run measured and where it put things: `summary.json`.
+
+use crate::config::TrainConfig;
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// What a run measured and where it put things (also `summary.json`).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TrainReport {
+    pub dataset: String,
+    pub preset: String,
+    pub width: f64,
+    pub w_bits: u8,
+    pub a_bits: u8,
+    /// Weight bits of the first and last layers.
+    pub first_last_w_bits: u8,
+    pub seed: u64,
+    pub train_images: usize,
+    pub test_images: usize,
+    /// Test accuracies, 0..=1.
+    pub teacher_accuracy: f64,
+    pub bn_free_float_accuracy: f64,
+    /// Largest |logit difference| between the teacher (eval mode) and its
+    /// BN-folded network on the first test batch.
+    pub fold_max_abs_diff: f64,
+    /// Naive post-training quantization of the folded teacher (same
+    /// power-of-two constraint, calibrated clips, no training).
+    pub ptq_accuracy: f64,
+    /// All layers quantized and trained at once (when enabled).
+    pub qat_accuracy: Option<f64>,
+    /// The progressive student, measured with golden on the exported model.
+    pub student_accuracy: f64,
+    /// Logits where the trainer's integer forward and golden differ (0).
+    pub logit_mismatches: usize,
+    /// Teacher, QAT and student training (not evaluation or export).
+    pub train_seconds: f64,
+    pub teacher_seconds: f64,
+    pub student_seconds: f64,
+    pub qat_seconds: Option<f64>,
+    /// The whole run, evaluation and verification included.
+    pub total_seconds: f64,
+    pub threads: usize,
+    pub device: String,
+    pub teacher_dir: PathBuf,
+    pub model_dir: PathBuf,
+    /// Per stage: layer name, activation scale chosen, last training loss.
+    pub stages: Vec<StageReport>,
+    /// Final loss of the joint fine-tune; `None` when it is off.
+    pub finetune_loss: Option<f64>,
+    /// The configuration the run used, in full: provenance, and what lets
+    /// `tandem train --results` tell whether a finished run can be reused.
+    pub config: TrainConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct StageReport {
+    pub layer: String,
+    pub w_bits: u8,
+    pub out_bits: Option<u8>,
+    /// Output activation scale (real value per unit) calibrated at the
+    /// start of the stage; `None` for logits.
+    pub calibrated_scale: Option<f64>,
+    /// Output activation scale at the end of the stage: the calibrated one,
+    /// or the learned one with `student.learn_clip` (the joint fine-tune may
+    /// move it further).
+    pub activation_scale: Option<f64>,
+    pub final_loss: f64,
+    /// Test accuracy right after the stage, with this layer and those
+    /// before it quantized and the later ones still float.
+    pub test_accuracy: f64,
+    /// Wall-clock seconds of the stage: calibration, training, freezing
+    /// (not the test-accuracy measurement).
+    pub seconds: f64,
+}
