@@ -101,10 +101,14 @@ fn print_summary(summary: &flow::FlowSummary, report: &report::Report) {
         report.energy_table.name
     );
     match (area.cells, area.luts) {
-        (Some(cells), Some(luts)) => {
-            println!("  area         {cells} generic cells, {luts} Xilinx LUTs [yosys]")
-        }
+        (Some(cells), Some(luts)) => println!(
+            "  area         {cells} generic cells, {luts} Xilinx LUTs [yosys, {}]",
+            report.area.status
+        ),
         _ => println!("  area         not synthesized ({})", report.area.status),
+    }
+    if let Some(message) = &report.area.message {
+        println!("               {message}");
     }
     let artifacts = &summary.artifacts;
     println!("  artifacts");

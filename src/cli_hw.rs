@@ -15,7 +15,7 @@ use std::time::Instant;
 /// `--trace` accepts exactly the formats the bridge writes (listed in --help).
 fn trace_parser() -> impl clap::builder::TypedValueParser<Value = sim::TraceFormat> {
     use clap::builder::TypedValueParser as _;
-    clap::builder::PossibleValuesParser::new(["vcd", "fst"])
+    clap::builder::PossibleValuesParser::new(sim::TraceFormat::NAMES)
         .map(|name| name.parse::<sim::TraceFormat>().expect("a listed format"))
 }
 
@@ -40,6 +40,9 @@ pub struct HwgenArgs {
 }
 
 #[derive(Debug, Subcommand)]
+#[command(
+    after_help = "Built models are cached in $TANDEM_SIM_CACHE, else $XDG_CACHE_HOME/tandem/verilator, else ~/.cache/tandem/verilator; delete that directory to reclaim space."
+)]
 pub enum SimCommand {
     /// Random GEMMs on the RTL against the integer contract.
     ///
@@ -79,8 +82,8 @@ pub struct SimGemmArgs {
     /// Random seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Dump a waveform: vcd or fst. Written to --trace-out, else
-    /// tandem-traces/<design>.<format> under the current directory.
+    /// Dump a waveform: vcd or fst. Written to --trace-out, else to
+    /// $TANDEM_TRACE_DIR/<design>.<format>, else ./tandem-traces/<design>.<format>.
     #[arg(long, value_parser = trace_parser())]
     trace: Option<sim::TraceFormat>,
     /// Waveform file; its extension (.vcd or .fst) implies --trace.
@@ -109,8 +112,8 @@ pub struct SimNetworkArgs {
     /// tiles are loaded once per group. 1 = one image at a time.
     #[arg(long, default_value_t = 1)]
     batch: usize,
-    /// Dump a waveform: vcd or fst. Written to --trace-out, else
-    /// tandem-traces/<design>.<format> under the current directory.
+    /// Dump a waveform: vcd or fst. Written to --trace-out, else to
+    /// $TANDEM_TRACE_DIR/<design>.<format>, else ./tandem-traces/<design>.<format>.
     #[arg(long, value_parser = trace_parser())]
     trace: Option<sim::TraceFormat>,
     /// Waveform file; its extension (.vcd or .fst) implies --trace.
@@ -217,11 +220,10 @@ fn trace_format(
     if trace.is_some() {
         return Ok(trace);
     }
-    let extension = path.extension().and_then(|e| e.to_str()).unwrap_or("");
-    match extension.parse::<sim::TraceFormat>() {
-        Ok(format) => Ok(Some(format)),
-        Err(_) => Err(usage(format!(
-            "--trace-out {}: pass --trace vcd or --trace fst, or name the file *.vcd or *.fst",
+    match sim::TraceFormat::from_path(path) {
+        Some(format) => Ok(Some(format)),
+        None => Err(usage(format!(
+            "--trace-out {}: cannot tell the waveform format from the file name; name it .vcd or .fst, or pass --trace vcd|fst",
             path.display()
         ))),
     }

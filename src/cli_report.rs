@@ -194,15 +194,16 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
         report.energy_table.revision
     );
     match report.area.status {
-        "synthesized" => println!(
-            "area        {} generic cells, {} Xilinx LUTs / {} DSP48, {} iCE40 LUT4, ~{} mm^2 at 45 nm [synthesized, yosys]",
+        "synthesized" | "partial" => println!(
+            "area        {} generic cells, {} Xilinx LUTs / {} DSP48, {} iCE40 LUT4, ~{} mm^2 at 45 nm [{}, yosys]",
             show(area.cells),
             show(area.luts),
             show(area.dsps),
             show(area.ice40_lut4),
             area.area_mm2_estimate
                 .map(|a| format!("{a:.2}"))
-                .unwrap_or_else(|| "-".into())
+                .unwrap_or_else(|| "-".into()),
+            report.area.status
         ),
         _ => println!(
             "area        {}",

@@ -58,7 +58,7 @@ pub enum ReportError {
     Simulation(#[from] DriverError),
     #[error("{0}")]
     Inputs(String),
-    #[error("{path}: {source}")]
+    #[error("cannot write {}", .path.display())]
     Write {
         path: PathBuf,
         #[source]

@@ -107,7 +107,8 @@ pub struct GemmResult {
 pub struct ArrayOptions {
     /// Dump a waveform in this format.
     pub trace: Option<TraceFormat>,
-    /// Where to write the waveform (default: `<target>/tandem-traces/<config>.<ext>`).
+    /// Where to write the waveform (default: `sim::trace_dir()/<design>.<ext>`:
+    /// `$TANDEM_TRACE_DIR`, else `./tandem-traces/`).
     pub trace_path: Option<PathBuf>,
 }
 

@@ -5,7 +5,7 @@
 //! allowed, and every result must appear in the cycle the schedule predicts.
 //!
 //! Waveforms: `TANDEM_TRACE=vcd cargo test -p sim --test rtl_gemm` writes one
-//! per design under `target/tandem-traces/`.
+//! per design under the test trace directory (see `sim::trace_dir`).
 
 use hwgen::{AccBits, Dataflow, HwConfig};
 use sim::array::{ArrayOptions, ArraySim};
