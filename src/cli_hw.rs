@@ -19,6 +19,18 @@ fn trace_parser() -> impl clap::builder::TypedValueParser<Value = sim::TraceForm
         .map(|name| name.parse::<sim::TraceFormat>().expect("a listed format"))
 }
 
+/// Waveform options of the simulation commands.
+#[derive(Debug, Args)]
+pub struct TraceArgs {
+    /// Dump a waveform: vcd or fst. Written to --trace-out, else to
+    /// $TANDEM_TRACE_DIR/<design>.<format>, else ./tandem-traces/<design>.<format>.
+    #[arg(long, value_parser = trace_parser())]
+    trace: Option<sim::TraceFormat>,
+    /// Waveform file; its extension (.vcd or .fst) implies --trace.
+    #[arg(long)]
+    trace_out: Option<PathBuf>,
+}
+
 #[derive(Debug, Args)]
 pub struct HwgenArgs {
     /// Hardware config (YAML), e.g. configs/hw-16x16-w4a4.yaml.
@@ -82,13 +94,8 @@ pub struct SimGemmArgs {
     /// Random seed.
     #[arg(long, default_value_t = 1)]
     seed: u64,
-    /// Dump a waveform: vcd or fst. Written to --trace-out, else to
-    /// $TANDEM_TRACE_DIR/<design>.<format>, else ./tandem-traces/<design>.<format>.
-    #[arg(long, value_parser = trace_parser())]
-    trace: Option<sim::TraceFormat>,
-    /// Waveform file; its extension (.vcd or .fst) implies --trace.
-    #[arg(long)]
-    trace_out: Option<PathBuf>,
+    #[command(flatten)]
+    trace: TraceArgs,
     /// End with one JSON line: {"mismatches", "cases", "cycles", ...}.
     #[arg(long)]
     json: bool,
@@ -112,13 +119,8 @@ pub struct SimNetworkArgs {
     /// tiles are loaded once per group. 1 = one image at a time.
     #[arg(long, default_value_t = 1)]
     batch: usize,
-    /// Dump a waveform: vcd or fst. Written to --trace-out, else to
-    /// $TANDEM_TRACE_DIR/<design>.<format>, else ./tandem-traces/<design>.<format>.
-    #[arg(long, value_parser = trace_parser())]
-    trace: Option<sim::TraceFormat>,
-    /// Waveform file; its extension (.vcd or .fst) implies --trace.
-    #[arg(long)]
-    trace_out: Option<PathBuf>,
+    #[command(flatten)]
+    trace: TraceArgs,
     /// End with one JSON line: {"mismatches", "images", "layers", "total_cycles", ...}.
     #[arg(long)]
     json: bool,
@@ -229,13 +231,10 @@ fn trace_format(
     }
 }
 
-fn array_for(
-    design: &Design,
-    trace: Option<sim::TraceFormat>,
-    trace_out: Option<PathBuf>,
-) -> Result<ArraySim> {
+fn array_for(design: &Design, trace: &TraceArgs) -> Result<ArraySim> {
     require_verilator()?;
-    let trace = trace_format(trace, trace_out.as_deref())?;
+    let trace_out = trace.trace_out.clone();
+    let trace = trace_format(trace.trace, trace_out.as_deref())?;
     eprintln!(
         "building {} with Verilator (cached after the first time)...",
         design.config.name
@@ -264,7 +263,7 @@ fn run_sim_gemm(args: SimGemmArgs) -> Result<()> {
         ));
     }
     let design = resolve_design(&config, None, DesignSource::default())?;
-    let mut array = array_for(&design, args.trace, args.trace_out.clone())?;
+    let mut array = array_for(&design, &args.trace)?;
     let bar = progress::bar(args.random as u64, "GEMMs");
     let started = Instant::now();
     let check =
@@ -337,7 +336,7 @@ fn run_sim_network(args: SimNetworkArgs) -> Result<()> {
     let images: Vec<Vec<i32>> = (0..data.len())
         .map(|i| data.image(i).iter().map(|&p| i32::from(p)).collect())
         .collect();
-    let mut array = array_for(&design, args.trace, args.trace_out.clone())?;
+    let mut array = array_for(&design, &args.trace)?;
     let bar = progress::bar(images.len() as u64, "images");
     let started = Instant::now();
     let run =

@@ -222,76 +222,57 @@ struct Limit {
     why: &'static str,
 }
 
-const ROWS: Limit = Limit {
-    field: "rows",
-    min: 1,
-    max: MAX_ARRAY_DIM as i64,
-    why: "",
-};
-const COLS: Limit = Limit {
-    field: "cols",
-    ..ROWS
-};
-const A_BITS: Limit = Limit {
-    field: "a_bits",
-    min: *contract::ACT_BITS.start() as i64,
-    max: *contract::ACT_BITS.end() as i64,
-    why: " (the contract's activation widths)",
-};
-const W_BITS: Limit = Limit {
-    field: "w_bits",
-    min: *contract::WEIGHT_BITS.start() as i64,
-    max: *contract::WEIGHT_BITS.end() as i64,
-    why: " (the contract's weight widths)",
-};
-const ACC_BITS: Limit = Limit {
-    field: "acc_bits",
-    min: 1,
-    max: MAX_ACC_BITS as i64,
-    why: " (or `auto`)",
-};
-const MAX_K: Limit = Limit {
-    field: "max_k",
-    min: 1,
-    max: u32::MAX as i64,
-    why: "",
-};
-const SHIFT_BITS: Limit = Limit {
-    field: "shift_bits",
-    min: 1,
-    max: MAX_SHIFT_BITS as i64,
-    why: " (5 covers the contract's shifts 0..=31)",
-};
-const ACC_DEPTH: Limit = Limit {
-    field: "acc_depth",
-    min: 1,
-    max: MAX_ACC_DEPTH as i64,
-    why: "",
-};
+const fn limit(field: &'static str, min: i64, max: i64, why: &'static str) -> Limit {
+    Limit {
+        field,
+        min,
+        max,
+        why,
+    }
+}
+
+const ROWS: Limit = limit("rows", 1, MAX_ARRAY_DIM as i64, "");
+const COLS: Limit = limit("cols", 1, MAX_ARRAY_DIM as i64, "");
+const A_BITS: Limit = limit(
+    "a_bits",
+    *contract::ACT_BITS.start() as i64,
+    *contract::ACT_BITS.end() as i64,
+    " (the contract's activation widths)",
+);
+const W_BITS: Limit = limit(
+    "w_bits",
+    *contract::WEIGHT_BITS.start() as i64,
+    *contract::WEIGHT_BITS.end() as i64,
+    " (the contract's weight widths)",
+);
+const ACC_BITS: Limit = limit("acc_bits", 1, MAX_ACC_BITS as i64, " (or `auto`)");
+const MAX_K: Limit = limit("max_k", 1, u32::MAX as i64, "");
+const SHIFT_BITS: Limit = limit(
+    "shift_bits",
+    1,
+    MAX_SHIFT_BITS as i64,
+    " (5 covers the contract's shifts 0..=31)",
+);
+const ACC_DEPTH: Limit = limit("acc_depth", 1, MAX_ACC_DEPTH as i64, "");
 
 impl Limit {
+    fn problem(&self, value: i64) -> Problem {
+        let fix = format!("must be {}..={}{}", self.min, self.max, self.why);
+        Problem::new(self.field, value, fix)
+    }
+
     fn check(&self, value: i64) -> Result<(), Problem> {
         if (self.min..=self.max).contains(&value) {
             Ok(())
         } else {
-            Err(Problem::new(
-                self.field,
-                value,
-                format!("must be {}..={}{}", self.min, self.max, self.why),
-            ))
+            Err(self.problem(value))
         }
     }
 
     /// Check `value` and convert it to the field's type.
     fn convert<T: TryFrom<i64>>(&self, value: i64) -> Result<T, Problem> {
         self.check(value)?;
-        T::try_from(value).map_err(|_| {
-            Problem::new(
-                self.field,
-                value,
-                format!("must be {}..={}{}", self.min, self.max, self.why),
-            )
-        })
+        T::try_from(value).map_err(|_| self.problem(value))
     }
 }
 
@@ -335,6 +316,46 @@ impl RawConfig {
 }
 
 impl HwConfig {
+    /// A weight-stationary `rows` x `cols` array with `a_bits` x `w_bits`
+    /// operands and `acc_depth` entries per column, assembled in code:
+    /// `acc_bits: auto` for K up to 1024 (see [`HwConfig::with_max_k`]),
+    /// 5-bit shifts, 100 MHz. Check it with [`HwConfig::validate`].
+    pub fn array(
+        name: impl Into<String>,
+        rows: u32,
+        cols: u32,
+        a_bits: u8,
+        w_bits: u8,
+        acc_depth: u32,
+    ) -> HwConfig {
+        HwConfig {
+            name: name.into(),
+            rows,
+            cols,
+            dataflow: Dataflow::WeightStationary,
+            a_bits,
+            w_bits,
+            acc_bits: AccBits::Auto,
+            max_k: Some(1024),
+            shift_bits: DEFAULT_SHIFT_BITS,
+            acc_depth,
+            clock_mhz: 100.0,
+        }
+    }
+
+    /// This config with `max_k` set (the accumulator holds K products).
+    pub fn with_max_k(self, max_k: u64) -> HwConfig {
+        HwConfig {
+            max_k: Some(max_k),
+            ..self
+        }
+    }
+
+    /// This config with a `shift_bits`-wide shift field.
+    pub fn with_shift_bits(self, shift_bits: u8) -> HwConfig {
+        HwConfig { shift_bits, ..self }
+    }
+
     /// Read and validate a YAML config file. Errors name the file.
     pub fn from_yaml_file(path: impl AsRef<Path>) -> Result<HwConfig, HwConfigError> {
         let path = path.as_ref();

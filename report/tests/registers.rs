@@ -3,25 +3,16 @@
 //! equal the list's bits for that module, so the energy model cannot drift
 //! from the RTL. Skipped, with a message, without yosys.
 
-use hwgen::{AccBits, Dataflow, Design, HwConfig};
+use hwgen::{Design, HwConfig};
 use report::registers::RegisterInventory;
 use report::synth::{is_generic_flip_flop, synthesize, SynthFlow, SynthOptions};
 
 fn design(rows: u32, cols: u32, a_bits: u8, w_bits: u8, acc_depth: u32, shift_bits: u8) -> Design {
-    Design::of(&HwConfig {
-        name: format!("ffs-{rows}x{cols}-w{w_bits}a{a_bits}-d{acc_depth}"),
-        rows,
-        cols,
-        dataflow: Dataflow::WeightStationary,
-        a_bits,
-        w_bits,
-        acc_bits: AccBits::Auto,
-        max_k: Some(300),
-        shift_bits,
-        acc_depth,
-        clock_mhz: 100.0,
-    })
-    .unwrap()
+    let name = format!("ffs-{rows}x{cols}-w{w_bits}a{a_bits}-d{acc_depth}");
+    let config = HwConfig::array(name, rows, cols, a_bits, w_bits, acc_depth)
+        .with_max_k(300)
+        .with_shift_bits(shift_bits);
+    Design::of(&config).unwrap()
 }
 
 #[test]

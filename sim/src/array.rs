@@ -325,44 +325,50 @@ fn summarize(cycles: &[u64]) -> String {
     }
 }
 
-/// The verilated model's ports against the one port list, [`hwgen::ports`]:
-/// the same names, directions and widths (Verilator's header need not keep
-/// the declaration order, so both lists are compared sorted by name).
-fn check_ports(lib: &crate::VerilatedLib, design: &Design) -> Result<(), DriverError> {
-    let expected = hwgen::ports(design);
-    let actual = lib.ports();
-    let describe = |name: &str, output: bool, width: u32| {
-        format!(
-            "{} {name}[{width}]",
-            if output { "output" } else { "input" }
-        )
-    };
-    let mut want: Vec<String> = expected
+/// How the verilated model's ports differ from the one port list,
+/// [`hwgen::ports`] (names, directions, widths); `None` when they agree.
+/// Verilator's header need not keep the declaration order, so both lists
+/// are compared sorted by name.
+pub fn port_mismatch(lib: &crate::VerilatedLib, design: &Design) -> Option<String> {
+    let mut want: Vec<(String, &str, u32)> = hwgen::ports(design)
         .iter()
-        .map(|p| describe(p.name, p.direction == hwgen::PortDirection::Output, p.width))
+        .map(|p| (p.name.to_string(), p.direction.as_verilog(), p.width))
         .collect();
-    let mut have: Vec<String> = actual
+    let mut have: Vec<(String, &str, u32)> = lib
+        .ports()
         .iter()
-        .map(|p| describe(&p.name, p.direction == crate::Direction::Output, p.width))
+        .map(|p| {
+            let direction = match p.direction {
+                crate::Direction::Output => "output",
+                _ => "input",
+            };
+            (p.name.clone(), direction, p.width)
+        })
         .collect();
-    want.sort_by(|a, b| a.split(' ').nth(1).cmp(&b.split(' ').nth(1)));
-    have.sort_by(|a, b| a.split(' ').nth(1).cmp(&b.split(' ').nth(1)));
+    want.sort();
+    have.sort();
     if want == have {
-        return Ok(());
+        return None;
     }
-    let first = want
-        .iter()
-        .zip(&have)
-        .find(|(w, h)| w != h)
-        .map(|(w, h)| format!("expected `{w}`, the model has `{h}`"))
-        .unwrap_or_else(|| {
-            format!(
-                "{} ports expected, the model has {}",
-                want.len(),
-                have.len()
-            )
-        });
-    Err(DriverError::Ports(first))
+    let show =
+        |(name, direction, width): &(String, &str, u32)| format!("{direction} {name}[{width}]");
+    Some(
+        want.iter()
+            .zip(&have)
+            .find(|(w, h)| w != h)
+            .map(|(w, h)| format!("expected `{}`, the model has `{}`", show(w), show(h)))
+            .unwrap_or_else(|| {
+                format!(
+                    "{} ports expected, the model has {}",
+                    want.len(),
+                    have.len()
+                )
+            }),
+    )
+}
+
+fn check_ports(lib: &crate::VerilatedLib, design: &Design) -> Result<(), DriverError> {
+    port_mismatch(lib, design).map_or(Ok(()), |why| Err(DriverError::Ports(why)))
 }
 
 /// Drive `inputs` onto the ports (values are sampled by the next rising edge).

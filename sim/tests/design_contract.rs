@@ -3,25 +3,16 @@
 //! protocol checks stop a host that breaks the schedule's rules.
 
 use hwgen::host::{drive_gemm, GemmOperands};
-use hwgen::{AccBits, Dataflow, Design, GemmShape, HwConfig, PortDirection};
+use hwgen::{Design, GemmShape, HwConfig, PortDirection};
 use sim::array::{ArrayOptions, ArraySim};
-use sim::{BuildOptions, Direction};
+use sim::BuildOptions;
 
 fn design(rows: u32, cols: u32, a_bits: u8, w_bits: u8, acc_depth: u32) -> Design {
-    Design::of(&HwConfig {
-        name: format!("contract-{rows}x{cols}-w{w_bits}a{a_bits}-d{acc_depth}"),
-        rows,
-        cols,
-        dataflow: Dataflow::WeightStationary,
-        a_bits,
-        w_bits,
-        acc_bits: AccBits::Auto,
-        max_k: Some(256),
-        shift_bits: 3,
-        acc_depth,
-        clock_mhz: 100.0,
-    })
-    .unwrap()
+    let name = format!("contract-{rows}x{cols}-w{w_bits}a{a_bits}-d{acc_depth}");
+    let config = HwConfig::array(name, rows, cols, a_bits, w_bits, acc_depth)
+        .with_max_k(256)
+        .with_shift_bits(3);
+    Design::of(&config).unwrap()
 }
 
 fn skip() -> bool {
@@ -52,12 +43,13 @@ fn verilated_ports_match_the_port_list() {
         design(2, 9, 16, 16, 300),
     ] {
         let lib = verilated(&design);
-        let mut have: Vec<(String, bool, u32)> = lib
-            .ports()
-            .iter()
-            .map(|p| (p.name.clone(), p.direction == Direction::Output, p.width))
-            .collect();
-        let mut want: Vec<(String, bool, u32)> = hwgen::ports(&design)
+        assert_eq!(
+            sim::array::port_mismatch(&lib, &design),
+            None,
+            "{}",
+            design.config.name
+        );
+        let want: Vec<(String, bool, u32)> = hwgen::ports(&design)
             .iter()
             .map(|p| {
                 (
@@ -67,9 +59,13 @@ fn verilated_ports_match_the_port_list() {
                 )
             })
             .collect();
-        have.sort();
-        want.sort();
-        assert_eq!(have, want, "{}", design.config.name);
+        // A design with other widths does not match this model.
+        let other = Design::of(&HwConfig {
+            a_bits: design.config.a_bits % 16 + 1,
+            ..design.config.clone()
+        })
+        .unwrap();
+        assert!(sim::array::port_mismatch(&lib, &other).is_some());
         // And the widths are the design's: e.g. prm_out_bits holds a_bits.
         let out_bits = want.iter().find(|p| p.0 == "prm_out_bits").unwrap().2;
         assert_eq!(out_bits, design.widths.out_bits_bits);

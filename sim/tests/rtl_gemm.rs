@@ -7,24 +7,13 @@
 //! Waveforms: `TANDEM_TRACE=vcd cargo test -p sim --test rtl_gemm` writes one
 //! per design under the test trace directory (see `sim::trace_dir`).
 
-use hwgen::{AccBits, Dataflow, HwConfig};
+use hwgen::HwConfig;
 use sim::array::{ArrayOptions, ArraySim};
 use sim::gemm_check::check_random_gemms;
 
 fn config(rows: u32, cols: u32, w_bits: u8, a_bits: u8, acc_depth: u32) -> HwConfig {
-    let config = HwConfig {
-        name: format!("test-{rows}x{cols}-w{w_bits}a{a_bits}-d{acc_depth}"),
-        rows,
-        cols,
-        dataflow: Dataflow::WeightStationary,
-        a_bits,
-        w_bits,
-        acc_bits: AccBits::Auto,
-        max_k: Some(4096),
-        shift_bits: 5,
-        acc_depth,
-        clock_mhz: 100.0,
-    };
+    let name = format!("test-{rows}x{cols}-w{w_bits}a{a_bits}-d{acc_depth}");
+    let config = HwConfig::array(name, rows, cols, a_bits, w_bits, acc_depth).with_max_k(4096);
     config.validate().expect("valid test config");
     config
 }

@@ -4,7 +4,7 @@
 
 use golden::random::{random_model, RandomBits};
 use golden::topology::{Preset, Topology};
-use hwgen::{AccBits, Dataflow, HwConfig};
+use hwgen::HwConfig;
 use sim::array::{ArrayOptions, ArraySim};
 use sim::network::run_network;
 
@@ -22,17 +22,8 @@ fn random_alexnet_cifar_on_8x8_is_bit_exact() {
     };
     let model = random_model(&topology, bits, 7).unwrap();
     let base = HwConfig {
-        name: "test-8x8".into(),
-        rows: 8,
-        cols: 8,
-        dataflow: Dataflow::WeightStationary,
-        a_bits: 4,
-        w_bits: 4,
-        acc_bits: AccBits::Auto,
-        max_k: Some(64),
-        shift_bits: 5,
-        acc_depth: 64,
         clock_mhz: 200.0,
+        ..HwConfig::array("test-8x8", 8, 8, 4, 4, 64).with_max_k(64)
     };
     // The W4A4 config cannot take 8-bit image bytes: the driver refuses it.
     let unsized_design = hwgen::Design::of(&base).unwrap();
@@ -90,17 +81,8 @@ fn batched_network_is_bit_exact_and_amortizes_weight_loads() {
     };
     let model = random_model(&topology, bits, 11).unwrap();
     let base = HwConfig {
-        name: "test-4x4".into(),
-        rows: 4,
-        cols: 4,
-        dataflow: Dataflow::WeightStationary,
-        a_bits: 8,
-        w_bits: 8,
-        acc_bits: AccBits::Auto,
-        max_k: Some(1024),
-        shift_bits: 5,
-        acc_depth: 32,
         clock_mhz: 200.0,
+        ..HwConfig::array("test-4x4", 4, 4, 8, 8, 32).with_max_k(1024)
     };
     let design = hwgen::resolve(&base, Some(&model)).unwrap();
     let mut array = ArraySim::new(&design, &ArrayOptions::default()).unwrap();

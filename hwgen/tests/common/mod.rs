@@ -3,7 +3,7 @@
 
 #![allow(dead_code)] // each test binary uses a different subset
 
-use hwgen::{generate, write_files, AccBits, Dataflow, Design, HwConfig};
+use hwgen::{generate, write_files, Design, HwConfig};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -25,19 +25,8 @@ pub fn design(rows: u32, cols: u32, a_bits: u8, w_bits: u8, acc_depth: u32) -> D
 
 /// A validated config with the given shape and widths.
 pub fn config(rows: u32, cols: u32, a_bits: u8, w_bits: u8, acc_depth: u32) -> HwConfig {
-    let config = HwConfig {
-        name: format!("t{rows}x{cols}-w{w_bits}a{a_bits}-d{acc_depth}"),
-        rows,
-        cols,
-        dataflow: Dataflow::WeightStationary,
-        a_bits,
-        w_bits,
-        acc_bits: AccBits::Auto,
-        max_k: Some(1024),
-        shift_bits: 5,
-        acc_depth,
-        clock_mhz: 100.0,
-    };
+    let name = format!("t{rows}x{cols}-w{w_bits}a{a_bits}-d{acc_depth}");
+    let config = HwConfig::array(name, rows, cols, a_bits, w_bits, acc_depth);
     config.validate().expect("test config is valid");
     config
 }

@@ -8,7 +8,7 @@
 
 use golden::random::{random_model, RandomBits};
 use golden::topology::{Preset, Topology};
-use hwgen::{AccBits, Dataflow, HwConfig};
+use hwgen::HwConfig;
 use report::synth::{parse_stat_json, FlowResult, FlowStatus};
 use report::{AreaReport, Report, SynthFlow};
 
@@ -22,17 +22,8 @@ pub fn small_design() -> (hwgen::Design, golden::model::Model) {
     };
     let model = random_model(&topology, bits, 7).unwrap();
     let config = HwConfig {
-        name: "test-8x8".into(),
-        rows: 8,
-        cols: 8,
-        dataflow: Dataflow::WeightStationary,
-        a_bits: 4,
-        w_bits: 4,
-        acc_bits: AccBits::Auto,
-        max_k: Some(64),
-        shift_bits: 5,
-        acc_depth: 64,
         clock_mhz: 200.0,
+        ..HwConfig::array("test-8x8", 8, 8, 4, 4, 64).with_max_k(64)
     };
     (hwgen::resolve(&config, Some(&model)).unwrap(), model)
 }
