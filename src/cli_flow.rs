@@ -5,7 +5,7 @@
 
 use anyhow::{bail, Context, Result};
 use clap::Args;
-use golden::dataset::{self, DatasetKind, Split};
+use datasets::{DatasetKind, Split};
 use hwgen::HwConfig;
 use report::{EnergyTable, ReportInputs, SynthOptions};
 use serde::Deserialize;
@@ -154,7 +154,7 @@ pub fn run_flow(args: FlowArgs) -> Result<()> {
         ),
     );
     let kind = DatasetKind::from_name(&train_config.dataset)?;
-    let data = dataset::load(
+    let data = datasets::load(
         kind,
         Split::Test,
         train_config.data_dir.as_deref(),

@@ -3,7 +3,7 @@
 use crate::progress;
 use anyhow::{bail, Context, Result};
 use clap::{Args, Subcommand};
-use golden::dataset::{self, Dataset, DatasetKind, Split};
+use datasets::{Dataset, DatasetKind, Split};
 use golden::fast::FastModel;
 use golden::model::{Model, Op, Output};
 use golden::random::{random_model, RandomBits};
@@ -117,7 +117,7 @@ impl DataArgs {
         limit: Option<usize>,
     ) -> Result<Dataset> {
         let kind = self.kind()?;
-        let data = dataset::load(kind, Split::Test, self.data_dir.as_deref(), limit)
+        let data = datasets::load(kind, Split::Test, self.data_dir.as_deref(), limit)
             .context("cannot load the dataset")?;
         if [data.channels, data.height, data.width] != model.input.to_array() {
             bail!(

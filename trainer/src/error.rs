@@ -14,7 +14,7 @@ pub enum TrainError {
         message: String,
     },
     #[error(transparent)]
-    Dataset(#[from] golden::dataset::DatasetError),
+    Dataset(#[from] datasets::DatasetError),
     #[error("libtorch: {0}")]
     Torch(#[from] tch::TchError),
     #[error("exported model is invalid: {0}")]

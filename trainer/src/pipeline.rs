@@ -8,7 +8,7 @@ use crate::error::TrainError;
 use crate::net::{self, FloatNet, LayerSpec, Teacher};
 use crate::quant::{self, IntLayer};
 use crate::student::{LayerState, Student, StudentOutput};
-use golden::dataset::{DatasetKind, Split};
+use datasets::{DatasetKind, Split};
 use golden::model::{Layer, Model, Op, Provenance};
 use indicatif::{ProgressBar, ProgressStyle};
 use serde::{Deserialize, Serialize};
@@ -604,11 +604,11 @@ pub fn train(config: &TrainConfig, progress: bool) -> Result<TrainReport, TrainE
     };
 
     let train_set = TensorData::new(
-        golden::dataset::load(kind, Split::Train, Some(&data_dir), config.train_limit)?,
+        datasets::load(kind, Split::Train, Some(&data_dir), config.train_limit)?,
         device,
     );
     let test_set = TensorData::new(
-        golden::dataset::load(kind, Split::Test, Some(&data_dir), config.test_limit)?,
+        datasets::load(kind, Split::Test, Some(&data_dir), config.test_limit)?,
         device,
     );
     let specs = net::alexnet_cifar(config.width, kind.in_channels(), kind.classes())?;
