@@ -242,7 +242,10 @@ pub fn conv_out_len(input: usize, kernel: usize, stride: usize, padding: usize) 
 /// Where a model came from. Free-form fields the trainer and the random
 /// generator fill in; `tandem model inspect` prints them.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a provenance mapping with any of created_by, dataset, seed, accuracy and notes"
+)]
 pub struct Provenance {
     /// The command or tool that made the model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -280,9 +283,13 @@ pub struct Model {
 /// layer and what is wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
-    #[error("{file}: {source}")]
+    /// The cause is the `source()`, not part of the message, so a cause
+    /// chain prints it once.
+    #[error("{file}: cannot {action}")]
     Io {
         file: String,
+        /// `read`, `write` or `create the directory`.
+        action: &'static str,
         #[source]
         source: std::io::Error,
     },
