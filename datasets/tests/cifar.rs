@@ -3,7 +3,7 @@
 mod common;
 
 use common::*;
-use datasets::{cifar, load, DatasetKind, FileBytes, Split};
+use datasets::{cifar, DatasetKind, FileBytes, Split};
 use std::fs;
 use std::path::Path;
 
@@ -20,13 +20,7 @@ fn cifar_train_reads_all_batches_in_order() {
 fn cifar_limit_spans_batches() {
     let dir = tempfile::tempdir().unwrap();
     write_cifar(dir.path());
-    let dataset = load(
-        DatasetKind::Cifar10,
-        Split::Train,
-        Some(dir.path()),
-        Some(5),
-    )
-    .unwrap();
+    let dataset = load_cifar(dir.path(), Split::Train, Some(5)).unwrap();
     assert_eq!(dataset.labels, [0, 1, 2, 3, 4]);
     assert_cifar_images(&dataset, 0);
 }
@@ -37,7 +31,7 @@ fn cifar_test_batch_in_tarball_subdirectory() {
     let subdir = dir.path().join("cifar-10-batches-bin");
     fs::create_dir(&subdir).unwrap();
     write_cifar(&subdir);
-    let dataset = load(DatasetKind::Cifar10, Split::Test, Some(dir.path()), None).unwrap();
+    let dataset = load_cifar(dir.path(), Split::Test, None).unwrap();
     assert_eq!(dataset.split, Split::Test);
     assert_eq!(dataset.labels, [9, 8, 7]);
     assert_cifar_images(&dataset, 100);
@@ -47,7 +41,7 @@ fn cifar_test_batch_in_tarball_subdirectory() {
 fn cifar_in_memory_batch_decodes_like_the_file() {
     let dir = tempfile::tempdir().unwrap();
     write_cifar(dir.path());
-    let from_file = load(DatasetKind::Cifar10, Split::Test, Some(dir.path()), None).unwrap();
+    let from_file = load_cifar(dir.path(), Split::Test, None).unwrap();
     let bytes = cifar_batch(100, &[9, 8, 7]);
     let batch = FileBytes {
         path: Path::new("test_batch.bin"),

@@ -39,9 +39,11 @@ fn missing_given_directory_names_it_and_not_the_default() {
         (DatasetKind::Mnist, "t10k-labels-idx1-ubyte"),
         (DatasetKind::Cifar10, "data_batch_1.bin"),
     ] {
-        let error = load_train(kind, &dir).unwrap_err();
-        assert!(matches!(error, DatasetError::DirMissing { .. }), "{error}");
-        assert_names_path(&error, &dir);
+        let error = expect_error(
+            load_train(kind, &dir),
+            |e| matches!(e, DatasetError::DirMissing { .. }),
+            &dir,
+        );
         let message = error.to_string();
         assert!(message.contains(file), "{message}");
         assert!(
@@ -112,15 +114,11 @@ fn missing_cifar_batch_under_data_dir_names_that_directory_even_under_a_limit() 
     write_cifar(dir.path());
     let missing = dir.path().join("data_batch_3.bin");
     fs::remove_file(&missing).unwrap();
-    let error = load(
-        DatasetKind::Cifar10,
-        Split::Train,
-        Some(dir.path()),
-        Some(1),
-    )
-    .unwrap_err();
-    assert!(matches!(error, DatasetError::FileMissing { .. }), "{error}");
-    assert_names_path(&error, &missing);
+    let error = expect_error(
+        load_cifar(dir.path(), Split::Train, Some(1)),
+        |e| matches!(e, DatasetError::FileMissing { .. }),
+        &missing,
+    );
     assert_advice_names(&error, DatasetKind::Cifar10, dir.path());
 
     // A broken batch in the tarball's subdirectory: the advice names the
@@ -130,9 +128,11 @@ fn missing_cifar_batch_under_data_dir_names_that_directory_even_under_a_limit() 
     fs::create_dir(&subdir).unwrap();
     write_cifar(&subdir);
     let batch = write(&subdir, "data_batch_2.bin", &cifar_batch(0, &[3, 10]));
-    let error = load_train(DatasetKind::Cifar10, parent.path()).unwrap_err();
-    assert!(matches!(error, DatasetError::BadLabel { .. }), "{error}");
-    assert_names_path(&error, &batch);
+    let error = expect_error(
+        load_train(DatasetKind::Cifar10, parent.path()),
+        |e| matches!(e, DatasetError::BadLabel { .. }),
+        &batch,
+    );
     assert_advice_names(&error, DatasetKind::Cifar10, parent.path());
 }
 
@@ -159,22 +159,18 @@ fn unreadable_file_is_an_io_error() {
     let labels = dir.path().join("train-labels-idx1-ubyte");
     fs::remove_file(&labels).unwrap();
     fs::create_dir(&labels).unwrap();
-    let error = load_train(DatasetKind::Mnist, dir.path()).unwrap_err();
-    assert!(matches!(error, DatasetError::Io { .. }), "{error}");
-    assert_names_path(&error, &labels);
+    expect_error(
+        load_train(DatasetKind::Mnist, dir.path()),
+        |e| matches!(e, DatasetError::Io { .. }),
+        &labels,
+    );
 
     let cifar_dir = tempfile::tempdir().unwrap();
     write_cifar(cifar_dir.path());
     let batch = cifar_dir.path().join("test_batch.bin");
     fs::remove_file(&batch).unwrap();
     fs::create_dir(&batch).unwrap();
-    let error = load(
-        DatasetKind::Cifar10,
-        Split::Test,
-        Some(cifar_dir.path()),
-        None,
-    )
-    .unwrap_err();
+    let error = load_cifar(cifar_dir.path(), Split::Test, None).unwrap_err();
     // Depending on the platform the directory fails on read or on its
     // (non-record-sized) length; either way the path is named.
     assert!(
@@ -207,75 +203,74 @@ fn bad_magic_is_reported_for_images_and_labels() {
     let mut bad = idx_labels(&LABELS);
     bad[3] = 0x02; // 0x00000802: an IDX file with 2 dimensions
     write(dir.path(), "train-labels-idx1-ubyte", &bad);
-    let error = load_train(DatasetKind::Mnist, dir.path()).unwrap_err();
-    assert!(matches!(error, DatasetError::BadMagic { .. }), "{error}");
-    assert_names_path(&error, &labels);
+    let error = expect_error(
+        load_train(DatasetKind::Mnist, dir.path()),
+        |e| matches!(e, DatasetError::BadMagic { .. }),
+        &labels,
+    );
     assert!(error.to_string().contains("0x00000802"), "{error}");
+}
+
+/// The file of an IDX pair an error must name.
+#[derive(Debug, Clone, Copy)]
+enum Names {
+    Images,
+    Labels,
+}
+
+/// Write `images` and `labels` (gzipped or not) as a train pair in a fresh
+/// directory; loading must fail with an error `is` accepts that names the
+/// file `names`.
+fn expect_pair_error(
+    gzipped: bool,
+    images: &[u8],
+    labels: &[u8],
+    is: fn(&DatasetError) -> bool,
+    names: Names,
+) -> DatasetError {
+    let dir = tempfile::tempdir().unwrap();
+    let (images_path, labels_path) = write_idx_pair(dir.path(), gzipped, images, labels);
+    let path = match names {
+        Names::Images => images_path,
+        Names::Labels => labels_path,
+    };
+    expect_error(load_train(DatasetKind::Mnist, dir.path()), is, &path)
 }
 
 #[test]
 fn truncated_files_are_reported() {
+    let truncated = |e: &DatasetError| matches!(e, DatasetError::Truncated { .. });
+    let (images, labels) = (idx_images(5, 28, 28), idx_labels(&LABELS));
     for gzipped in [false, true] {
-        let dir = tempfile::tempdir().unwrap();
-        let labels = idx_labels(&LABELS);
-
         // Data cut short: 4.5 of 5 images.
-        let mut images = idx_images(5, 28, 28);
-        images.truncate(16 + 4 * 784 + 392);
-        let (images_path, labels_path) = write_idx_pair(dir.path(), gzipped, &images, &labels);
-        let error = load_train(DatasetKind::Mnist, dir.path()).unwrap_err();
-        match &error {
+        let cut = 16 + 4 * 784 + 392;
+        match expect_pair_error(gzipped, &images[..cut], &labels, truncated, Names::Images) {
             DatasetError::Truncated {
                 expected_bytes,
                 found_bytes,
                 ..
-            } => assert_eq!(
-                (*expected_bytes, *found_bytes),
-                (16 + 5 * 784, 16 + 4 * 784 + 392)
-            ),
+            } => assert_eq!((expected_bytes, found_bytes), (16 + 5 * 784, cut as u64)),
             other => panic!("expected Truncated, got {other}"),
         }
-        assert_names_path(&error, &images_path);
-
-        // Header cut short.
-        write_idx_pair(dir.path(), gzipped, &images[..10], &labels);
-        let error = load_train(DatasetKind::Mnist, dir.path()).unwrap_err();
-        assert!(matches!(error, DatasetError::Truncated { .. }), "{error}");
-        assert_names_path(&error, &images_path);
-
-        // Labels cut short.
-        write_idx_pair(dir.path(), gzipped, &idx_images(5, 28, 28), &labels[..11]);
-        let error = load_train(DatasetKind::Mnist, dir.path()).unwrap_err();
-        assert!(matches!(error, DatasetError::Truncated { .. }), "{error}");
-        assert_names_path(&error, &labels_path);
+        // Header cut short; labels cut short.
+        expect_pair_error(gzipped, &images[..10], &labels, truncated, Names::Images);
+        expect_pair_error(gzipped, &images, &labels[..11], truncated, Names::Labels);
     }
-}
-
-#[test]
-fn absurd_image_count_fails_without_allocating_it() {
-    let dir = tempfile::tempdir().unwrap();
-    let mut images = idx_images(1, 28, 28);
-    images[4..8].copy_from_slice(&u32::MAX.to_be_bytes());
-    let mut labels = idx_labels(&[1]);
-    labels[4..8].copy_from_slice(&u32::MAX.to_be_bytes());
-    let (images_path, _) = write_idx_pair(dir.path(), false, &images, &labels);
-    let error = load_train(DatasetKind::Mnist, dir.path()).unwrap_err();
-    assert!(matches!(error, DatasetError::Truncated { .. }), "{error}");
-    assert_names_path(&error, &images_path);
+    // A header claiming u32::MAX images fails as truncated without
+    // allocating them.
+    let (mut huge_images, mut huge_labels) = (idx_images(1, 28, 28), idx_labels(&[1]));
+    huge_images[4..8].copy_from_slice(&u32::MAX.to_be_bytes());
+    huge_labels[4..8].copy_from_slice(&u32::MAX.to_be_bytes());
+    expect_pair_error(false, &huge_images, &huge_labels, truncated, Names::Images);
 }
 
 #[test]
 fn trailing_bytes_are_reported() {
-    let dir = tempfile::tempdir().unwrap();
     let mut labels = idx_labels(&LABELS);
     labels.push(0);
-    let (_, labels_path) = write_idx_pair(dir.path(), true, &idx_images(5, 28, 28), &labels);
-    let error = load_train(DatasetKind::Mnist, dir.path()).unwrap_err();
-    assert!(
-        matches!(error, DatasetError::TrailingBytes { .. }),
-        "{error}"
-    );
-    assert_names_path(&error, &labels_path);
+    let images = idx_images(5, 28, 28);
+    let trailing = |e: &DatasetError| matches!(e, DatasetError::TrailingBytes { .. });
+    expect_pair_error(true, &images, &labels, trailing, Names::Labels);
 }
 
 #[test]
@@ -303,19 +298,18 @@ fn count_mismatch_is_reported() {
 
 #[test]
 fn label_out_of_range_is_reported() {
-    let dir = tempfile::tempdir().unwrap();
-    let (_, labels) = write_idx_pair(
-        dir.path(),
+    let bad_label = |e: &DatasetError| matches!(e, DatasetError::BadLabel { .. });
+    let labels = idx_labels(&[1, 2, 10, 3, 4]);
+    match expect_pair_error(
         false,
         &idx_images(5, 28, 28),
-        &idx_labels(&[1, 2, 10, 3, 4]),
-    );
-    let error = load_train(DatasetKind::Mnist, dir.path()).unwrap_err();
-    match &error {
-        DatasetError::BadLabel { index, label, .. } => assert_eq!((*index, *label), (2, 10)),
+        &labels,
+        bad_label,
+        Names::Labels,
+    ) {
+        DatasetError::BadLabel { index, label, .. } => assert_eq!((index, label), (2, 10)),
         other => panic!("expected BadLabel, got {other}"),
     }
-    assert_names_path(&error, &labels);
 
     let cifar_dir = tempfile::tempdir().unwrap();
     write_cifar(cifar_dir.path());
@@ -324,13 +318,7 @@ fn label_out_of_range_is_reported() {
         "test_batch.bin",
         &cifar_batch(0, &[9, 255]),
     );
-    let error = load(
-        DatasetKind::Cifar10,
-        Split::Test,
-        Some(cifar_dir.path()),
-        None,
-    )
-    .unwrap_err();
+    let error = load_cifar(cifar_dir.path(), Split::Test, None).unwrap_err();
     match &error {
         DatasetError::BadLabel { index, label, .. } => assert_eq!((*index, *label), (1, 255)),
         other => panic!("expected BadLabel, got {other}"),
@@ -340,24 +328,13 @@ fn label_out_of_range_is_reported() {
 
 #[test]
 fn wrong_image_size_is_reported() {
+    let wrong_size = |e: &DatasetError| matches!(e, DatasetError::WrongImageSize { .. });
     for (rows, cols) in [(28, 32), (27, 27), (64, 64), (0, 0)] {
-        let dir = tempfile::tempdir().unwrap();
-        let (images, _) = write_idx_pair(
-            dir.path(),
-            false,
-            &idx_images(2, rows, cols),
-            &idx_labels(&[1, 2]),
-        );
-        let error = load_train(DatasetKind::Mnist, dir.path()).unwrap_err();
-        assert!(
-            matches!(error, DatasetError::WrongImageSize { .. }),
-            "{error}"
-        );
-        assert_names_path(&error, &images);
-        assert!(
-            error.to_string().contains(&format!("{rows}x{cols}")),
-            "{error}"
-        );
+        let images = idx_images(2, rows, cols);
+        let labels = idx_labels(&[1, 2]);
+        let error = expect_pair_error(false, &images, &labels, wrong_size, Names::Images);
+        let size = format!("{rows}x{cols}");
+        assert!(error.to_string().contains(&size), "{error}");
     }
 }
 
@@ -397,13 +374,7 @@ fn cifar_length_must_be_whole_records() {
         let dir = tempfile::tempdir().unwrap();
         write_cifar(dir.path());
         let batch = write(dir.path(), "data_batch_1.bin", &vec![0u8; len]);
-        let error = load(
-            DatasetKind::Cifar10,
-            Split::Train,
-            Some(dir.path()),
-            Some(1),
-        )
-        .unwrap_err();
+        let error = load_cifar(dir.path(), Split::Train, Some(1)).unwrap_err();
         match &error {
             DatasetError::BadRecordLength { len: reported, .. } => {
                 assert_eq!(*reported, len as u64)
@@ -415,20 +386,18 @@ fn cifar_length_must_be_whole_records() {
         // The in-memory reader makes the same check.
         let path = Path::new("memory/data_batch_1.bin");
         let bytes = vec![0u8; len];
-        let error = cifar::decode_batch(
-            Split::Train,
-            FileBytes {
-                path,
-                bytes: &bytes,
-            },
-            None,
-        )
-        .unwrap_err();
-        assert!(
-            matches!(error, DatasetError::BadRecordLength { .. }),
-            "{error}"
+        expect_error(
+            cifar::decode_batch(
+                Split::Train,
+                FileBytes {
+                    path,
+                    bytes: &bytes,
+                },
+                None,
+            ),
+            |e| matches!(e, DatasetError::BadRecordLength { .. }),
+            path,
         );
-        assert_names_path(&error, path);
     }
 }
 
@@ -438,24 +407,22 @@ fn in_memory_idx_errors_name_the_given_paths() {
     let labels_path = Path::new("memory/train-labels-idx1-ubyte");
     let images = idx_images(5, 28, 28);
     let labels = idx_labels(&LABELS[..4]);
-    let error = idx::decode(
-        DatasetKind::Mnist,
-        Split::Train,
-        FileBytes {
-            path: images_path,
-            bytes: &images,
-        },
-        FileBytes {
-            path: labels_path,
-            bytes: &labels,
-        },
-        None,
-    )
-    .unwrap_err();
-    assert!(
-        matches!(error, DatasetError::CountMismatch { .. }),
-        "{error}"
+    let error = expect_error(
+        idx::decode(
+            DatasetKind::Mnist,
+            Split::Train,
+            FileBytes {
+                path: images_path,
+                bytes: &images,
+            },
+            FileBytes {
+                path: labels_path,
+                bytes: &labels,
+            },
+            None,
+        ),
+        |e| matches!(e, DatasetError::CountMismatch { .. }),
+        images_path,
     );
-    assert_names_path(&error, images_path);
     assert_names_path(&error, labels_path);
 }

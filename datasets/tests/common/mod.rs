@@ -186,3 +186,20 @@ pub fn assert_cifar_images(dataset: &Dataset, first_image: usize) {
         }
     }
 }
+
+/// `result` must be an error that `is` accepts and that names `path`;
+/// returns it for further checks.
+pub fn expect_error(
+    result: Result<Dataset, DatasetError>,
+    is: fn(&DatasetError) -> bool,
+    path: &Path,
+) -> DatasetError {
+    let error = result.expect_err("a broken dataset was accepted");
+    assert!(is(&error), "unexpected error: {error}");
+    assert_names_path(&error, path);
+    error
+}
+
+pub fn load_cifar(dir: &Path, split: Split, limit: Option<usize>) -> Result<Dataset, DatasetError> {
+    load(DatasetKind::Cifar10, split, Some(dir), limit)
+}
