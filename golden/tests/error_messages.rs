@@ -174,3 +174,73 @@ fn io_errors_print_their_cause_once() {
     let chain = format!("{message}: {cause}");
     assert_eq!(chain.matches("os error").count(), 1, "{chain}");
 }
+
+#[test]
+fn absurd_sizes_are_errors_not_overflows() {
+    let files = io::to_bytes(&small_model()).unwrap();
+    let huge = u64::MAX.to_string();
+    let cases = [
+        ("padding: 1\n", format!("padding: {huge}\n"), "padding"),
+        (
+            "padding: 1\n",
+            format!("padding: {}\n", u64::MAX / 4),
+            "padding",
+        ),
+        (
+            "shape:\n  - 1\n",
+            format!("shape:\n  - {huge}\n"),
+            "input shape",
+        ),
+        (
+            "shape:\n  - 1\n  - 32\n  - 32\n",
+            format!("shape:\n  - 1\n  - {}\n  - {}\n", 1u64 << 30, 1u64 << 30),
+            "multiply-accumulates",
+        ),
+    ];
+    for (from, to, needle) in cases {
+        assert!(
+            files.yaml.contains(from),
+            "test setup: `{from}` not in model.yaml"
+        );
+        let yaml = files.yaml.replacen(from, &to, 1);
+        let message = load_error(yaml.as_bytes(), &files.tensors);
+        assert!(message.contains(needle), "`{needle}` not in: {message}");
+    }
+}
+
+#[test]
+fn in_memory_models_with_absurd_sizes_are_rejected() {
+    use golden::model::{ComputeParams, Conv2d, Layer, Op, Output, Provenance, Shape};
+    let conv = Layer {
+        name: "wide".into(),
+        op: Op::Conv2d(Conv2d {
+            in_channels: usize::MAX / 2,
+            out_channels: 3,
+            kernel: [3, 3],
+            stride: 1,
+            padding: 0,
+            params: ComputeParams {
+                w_bits: 4,
+                in_bits: 8,
+                output: Output::Logits,
+                weights: vec![0; 27],
+                bias: vec![0; 3],
+            },
+        }),
+    };
+    let input = Shape::new(usize::MAX / 2, 4, 4);
+    let error = Model::new(
+        "x",
+        "custom",
+        1.0,
+        input,
+        8,
+        Provenance::default(),
+        vec![conv],
+    );
+    let message = error.unwrap_err().to_string();
+    assert!(
+        message.contains("more values") || message.contains("products"),
+        "{message}"
+    );
+}
