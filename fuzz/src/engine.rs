@@ -335,21 +335,33 @@ fn remember(stats: &mut Stats, message: String) -> bool {
 }
 
 /// The kind of a message: everything between its first and last quote
-/// (`` ` `` or `"`) becomes `…`, and every word holding a digit (`12`,
-/// `0x0d0d`, `u8`) becomes `#`. So messages that differ only in values
+/// (`` ` `` or `"`) becomes `…`, so does the value in `field = value: fix`,
+/// and every word holding a digit (`12`, `0x0d0d`, `u8`) becomes `#`. So messages that differ only in values
 /// count once, even when a quoted value holds quotes of its own.
 pub fn mask(message: &str) -> String {
+    mask_numbers(&collapse_value(&collapse_quotes(message)))
+}
+
+/// Everything between the first and the last quote as `…`.
+fn collapse_quotes(message: &str) -> String {
     let is_quote = |ch: char| ch == '`' || ch == '"';
-    let (head, tail) = match (message.find(is_quote), message.rfind(is_quote)) {
-        (Some(first), Some(last)) if first < last => (&message[..=first], &message[last..]),
-        _ => (message, ""),
-    };
-    let mut masked = mask_numbers(head);
-    if !tail.is_empty() {
-        masked.push('…');
-        masked.push_str(&mask_numbers(tail));
+    match (message.find(is_quote), message.rfind(is_quote)) {
+        (Some(first), Some(last)) if first < last => {
+            format!("{}…{}", &message[..=first], &message[last..])
+        }
+        _ => message.to_string(),
     }
-    masked
+}
+
+/// `field = VALUE: fix` (the validators' form) prints the user's value
+/// unquoted: everything from ` = ` to the last `: ` is that value.
+fn collapse_value(message: &str) -> String {
+    if let Some(equals) = message.find(" = ") {
+        if let Some(colon) = message.rfind(": ").filter(|&colon| colon > equals) {
+            return format!("{}…{}", &message[..equals + 3], &message[colon..]);
+        }
+    }
+    message.to_string()
 }
 
 fn mask_numbers(text: &str) -> String {
@@ -478,6 +490,10 @@ mod tests {
         );
         assert_ne!(mask("unknown field `a`"), mask("missing field `a`"));
         assert_eq!(mask("magic 0x0d0d, expected u8"), "magic #, expected #");
+        assert_eq!(
+            mask("f.yaml: rows = a: b: must be 1..=64"),
+            mask("f.yaml: rows = 0: must be 1..=64")
+        );
         assert_eq!(
             mask(r#"string "a\"b`: 1", expected `x` at line 4"#),
             r#"string "…` at line #"#

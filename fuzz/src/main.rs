@@ -4,11 +4,11 @@
 //! Example (the documented full run, docs/fuzzing.md):
 //!   cargo run --profile fuzz -p tandem-fuzz -- --target all --executions 1000000
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 use std::time::Duration;
 
-use anyhow::{bail, Result};
+use anyhow::{bail, Context, Result};
 use clap::Parser;
 use tandem_fuzz::{fuzz, target, FuzzConfig, Target, TARGETS};
 
@@ -37,6 +37,11 @@ struct Args {
     /// (numbers and quoted text masked): what the loaders told the fuzzer.
     #[arg(long, value_name = "N", default_value_t = 0)]
     list_messages: usize,
+    /// Run one target once on a saved input (a directory holding the
+    /// target's files, as saved under --crash-dir) and print the outcome; a
+    /// panic shows its backtrace as usual.
+    #[arg(long, value_name = "DIR")]
+    replay: Option<PathBuf>,
     /// List the targets and exit.
     #[arg(long)]
     list: bool,
@@ -69,6 +74,29 @@ fn selected(names: &str) -> Result<Vec<&'static Target>> {
         .collect()
 }
 
+/// Run `name` on the files saved in `dir`.
+fn replay(name: &str, dir: &Path) -> Result<bool> {
+    let [target] = selected(name)?[..] else {
+        bail!(
+            "--replay needs one --target, the one that saved {}",
+            dir.display()
+        );
+    };
+    let input = target
+        .file_names
+        .iter()
+        .map(|file| {
+            let path = dir.join(file);
+            std::fs::read(&path).with_context(|| format!("cannot read {}", path.display()))
+        })
+        .collect::<Result<Vec<_>>>()?;
+    match (target.run)(&input) {
+        Ok(()) => println!("{}: accepted", target.name),
+        Err(message) => println!("{}: rejected: {message}", target.name),
+    }
+    Ok(true)
+}
+
 /// `Ok(true)` when no target panicked or hung.
 fn run(args: Args) -> Result<bool> {
     if args.list {
@@ -76,6 +104,9 @@ fn run(args: Args) -> Result<bool> {
             println!("{:<18} {}", target.name, target.about);
         }
         return Ok(true);
+    }
+    if let Some(dir) = &args.replay {
+        return replay(&args.target, dir);
     }
     if args.time_limit_ms == 0 {
         bail!("--time-limit-ms must be at least 1");
