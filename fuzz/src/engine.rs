@@ -339,7 +339,8 @@ fn remember(stats: &mut Stats, message: String) -> bool {
 /// and every word holding a digit (`12`, `0x0d0d`, `u8`) becomes `#`. So messages that differ only in values
 /// count once, even when a quoted value holds quotes of its own.
 pub fn mask(message: &str) -> String {
-    mask_numbers(&collapse_value(&collapse_quotes(message)))
+    // The value first: a value may hold quotes, and the fix after it does.
+    mask_numbers(&collapse_quotes(&collapse_value(message)))
 }
 
 /// Everything between the first and the last quote as `…`.
