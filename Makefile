@@ -5,7 +5,7 @@ CARGO ?= cargo
 TANDEM := target/release/tandem
 DEMO_DIR ?= out/demo
 
-.PHONY: all setup build demo demo-random test lint unit bench soak results results-full clean
+.PHONY: all setup build demo demo-random test lint unit bench soak fuzz results results-full clean
 
 all: build
 
@@ -54,6 +54,14 @@ bench: setup
 # pairs against the integer contract (scripts/soak.sh; minutes on 2 cores).
 soak: build
 	scripts/soak.sh 100000
+
+# Fuzz every file loader with 10^6 mutated inputs each (model.yaml,
+# model.safetensors, hardware YAML, energy table, IDX, CIFAR-10); exits 1 on
+# any panic or hang and saves the inputs under target/fuzz-crashes. A short
+# run of each target is part of `make test`. Figures: docs/fuzzing.md.
+FUZZ_EXECUTIONS ?= 1000000
+fuzz:
+	$(CARGO) run --profile fuzz -p tandem-fuzz -- --target all --executions $(FUZZ_EXECUTIONS)
 
 # Regenerate docs/results.md (trains one teacher and W8A8/W4A4/W3A3/W2A2
 # students with both baselines; about 6 minutes on 2 cores).

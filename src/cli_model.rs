@@ -4,7 +4,7 @@ use crate::exit::{usage, usage_because};
 use crate::progress;
 use anyhow::{bail, Context, Result};
 use clap::{ArgGroup, Args, Subcommand};
-use golden::dataset::{self, Dataset, DatasetKind, Split, IMAGE_SIDE};
+use datasets::{self as dataset, Dataset, DatasetKind, Split, IMAGE_SIDE};
 use golden::fast::FastModel;
 use golden::model::{Model, Op, Output};
 use golden::random::{random_model, RandomBits};

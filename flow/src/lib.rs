@@ -9,7 +9,7 @@
 //! [`sim::network::NetworkSummary`] and [`FlowSummary`] types, so the keys
 //! are the same as in `tandem sim network --json` and `tandem flow --json`.
 
-use golden::dataset::{self, DatasetKind, Split};
+use datasets::{self as dataset, DatasetKind, Split};
 use hwgen::{Design, DesignSource, HwConfig};
 use report::{EnergyTable, ReportInputs, SynthOptions};
 use serde::{Deserialize, Serialize};
@@ -59,7 +59,7 @@ pub enum FlowError {
     #[error("cannot write the design")]
     Design(#[from] hwgen::WriteError),
     #[error("cannot load the dataset")]
-    Dataset(#[from] golden::dataset::DatasetError),
+    Dataset(#[from] datasets::DatasetError),
     #[error(
         "verilator is not on PATH: run `make setup` (Debian/Ubuntu: apt-get install verilator)"
     )]

@@ -15,9 +15,9 @@ const BATCH: usize = 256;
 fn bench_inference(c: &mut Criterion) {
     let topology = Topology::new(Preset::AlexnetCifar, 0.25, 1, 10).expect("topology");
     // Real Fashion-MNIST test images when installed, else deterministic noise.
-    let images: Vec<u8> = match golden::dataset::load(
-        golden::dataset::DatasetKind::FashionMnist,
-        golden::dataset::Split::Test,
+    let images: Vec<u8> = match datasets::load(
+        datasets::DatasetKind::FashionMnist,
+        datasets::Split::Test,
         None,
         Some(BATCH),
     ) {

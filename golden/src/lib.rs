@@ -11,12 +11,10 @@
 //! - [`reference`]: the readable ndarray implementation of the contract.
 //! - [`fast`]: im2col + blocked integer GEMM, parallel over images.
 //! - [`random`]: seeded random models with calibrated shifts.
-//! - [`dataset`]: IDX (MNIST, Fashion-MNIST) and CIFAR-10 binary readers.
 //!
 //! The contract itself is written down in `docs/integer-semantics.md`.
 
 pub mod contract;
-pub mod dataset;
 pub mod fast;
 pub mod io;
 pub mod model;

@@ -193,6 +193,13 @@ impl Layer {
                         conv.in_channels
                     ));
                 }
+                let longest = input.height.max(input.width);
+                if padded_len(longest, conv.padding).is_none_or(|len| len > MAX_PADDED_LEN) {
+                    return Err(format!(
+                        "padding {} is too large for input {input}",
+                        conv.padding
+                    ));
+                }
                 let [kh, kw] = conv.kernel;
                 let out_h = conv_out_len(input.height, kh, conv.stride, conv.padding)
                     .ok_or_else(|| format!("kernel {kh}x{kw} does not fit input {input}"))?;
@@ -230,19 +237,32 @@ impl Layer {
     }
 }
 
-/// Output length of a convolution or pooling window along one axis.
+/// Output length of a convolution or pooling window along one axis; `None`
+/// when the window does not fit or the padded length overflows `usize`.
 pub fn conv_out_len(input: usize, kernel: usize, stride: usize, padding: usize) -> Option<usize> {
-    let padded = input + 2 * padding;
+    let padded = padded_len(input, padding)?;
     if kernel == 0 || stride == 0 || padded < kernel {
         return None;
     }
     Some((padded - kernel) / stride + 1)
 }
 
+/// `input + 2 * padding`, or `None` when it overflows `usize`.
+fn padded_len(input: usize, padding: usize) -> Option<usize> {
+    padding.checked_mul(2)?.checked_add(input)
+}
+
+/// The largest padded length the forward passes index with signed (`isize`)
+/// coordinates.
+const MAX_PADDED_LEN: usize = isize::MAX as usize;
+
 /// Where a model came from. Free-form fields the trainer and the random
 /// generator fill in; `tandem model inspect` prints them.
 #[derive(Debug, Clone, Default, PartialEq, serde::Serialize, serde::Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a provenance mapping with any of created_by, dataset, seed, accuracy and notes"
+)]
 pub struct Provenance {
     /// The command or tool that made the model.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -280,9 +300,13 @@ pub struct Model {
 /// layer and what is wrong.
 #[derive(Debug, thiserror::Error)]
 pub enum ModelError {
-    #[error("{file}: {source}")]
+    /// The cause is the `source()`, not part of the message, so a cause
+    /// chain prints it once.
+    #[error("{file}: cannot {action}")]
     Io {
         file: String,
+        /// `read`, `write` or `create the directory`.
+        action: &'static str,
         #[source]
         source: std::io::Error,
     },
@@ -434,6 +458,11 @@ impl Model {
 /// Checks a layer chain and returns the shape before every layer plus the
 /// final output shape.
 fn validate(input: Shape, input_bits: u8, layers: &[Layer]) -> Result<Vec<Shape>, ModelError> {
+    if checked_len(input).is_none() {
+        return Err(ModelError::model(format!(
+            "input shape {input} has more values than this machine can address"
+        )));
+    }
     if input.is_empty() {
         return Err(ModelError::model(format!("input shape {input} is empty")));
     }
@@ -449,6 +478,7 @@ fn validate(input: Shape, input_bits: u8, layers: &[Layer]) -> Result<Vec<Shape>
     let mut shapes = vec![input];
     let mut shape = input;
     let mut bits = Some(input_bits);
+    let mut total_macs = 0u64;
     for (index, layer) in layers.iter().enumerate() {
         let name = layer.name.as_str();
         if name.is_empty() {
@@ -473,6 +503,20 @@ fn validate(input: Shape, input_bits: u8, layers: &[Layer]) -> Result<Vec<Shape>
                         "kernel and stride must be at least 1",
                     ));
                 }
+                let [kh, kw] = conv.kernel;
+                if [conv.in_channels, kh, kw]
+                    .into_iter()
+                    .try_fold(1usize, usize::checked_mul)
+                    .is_none()
+                {
+                    return Err(ModelError::layer(
+                        name,
+                        format!(
+                            "in_channels {} x kernel {kh}x{kw} is more products than this machine can address",
+                            conv.in_channels
+                        ),
+                    ));
+                }
                 if conv.out_channels == 0 {
                     return Err(ModelError::layer(name, "out_channels must be at least 1"));
                 }
@@ -495,6 +539,17 @@ fn validate(input: Shape, input_bits: u8, layers: &[Layer]) -> Result<Vec<Shape>
         let out_shape = layer
             .output_shape(shape)
             .map_err(|message| ModelError::layer(name, message))?;
+        if checked_len(out_shape).is_none() {
+            return Err(ModelError::layer(
+                name,
+                format!("output shape {out_shape} has more values than this machine can address"),
+            ));
+        }
+        total_macs = checked_macs(layer, out_shape)
+            .and_then(|macs| total_macs.checked_add(macs))
+            .ok_or_else(|| {
+                ModelError::layer(name, "brings the multiply-accumulates per image past 2^64")
+            })?;
         if let Some(gemm) = layer.gemm() {
             check_compute(name, &gemm, in_bits)?;
             bits = gemm.params.output.bits();
@@ -510,6 +565,24 @@ fn validate(input: Shape, input_bits: u8, layers: &[Layer]) -> Result<Vec<Shape>
         ));
     }
     Ok(shapes)
+}
+
+/// `channels * height * width`, or `None` when it overflows `usize`.
+fn checked_len(shape: Shape) -> Option<usize> {
+    shape
+        .channels
+        .checked_mul(shape.height)?
+        .checked_mul(shape.width)
+}
+
+/// What [`Model::layer_macs`] computes, or `None` when it overflows `u64`.
+fn checked_macs(layer: &Layer, out: Shape) -> Option<u64> {
+    let Some(gemm) = layer.gemm() else {
+        return Some(0);
+    };
+    [out.height, out.width, gemm.n, gemm.k]
+        .into_iter()
+        .try_fold(1u64, |product, factor| product.checked_mul(factor as u64))
 }
 
 fn check_compute(name: &str, gemm: &GemmView<'_>, in_bits: u8) -> Result<(), ModelError> {
@@ -557,15 +630,14 @@ fn check_compute(name: &str, gemm: &GemmView<'_>, in_bits: u8) -> Result<(), Mod
             ));
         }
     }
-    if params.weights.len() != gemm.n * gemm.k {
+    if gemm.n.checked_mul(gemm.k) != Some(params.weights.len()) {
         return Err(ModelError::layer(
             name,
             format!(
-                "has {} weights but its shape needs {} x {} = {}",
+                "has {} weights but its shape needs {} x {}",
                 params.weights.len(),
                 gemm.n,
                 gemm.k,
-                gemm.n * gemm.k
             ),
         ));
     }

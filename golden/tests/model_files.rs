@@ -85,6 +85,25 @@ fn expect_rejection(dir: &Path, needles: &[&str]) {
     }
 }
 
+/// A saved model with `from` replaced by `to` in model.yaml must be
+/// rejected with a message containing every one of `needles`.
+fn expect_yaml_edit_rejected(from: &str, to: &str, needles: &[&str]) {
+    let (dir, _) = saved();
+    edit_yaml(dir.path(), from, to);
+    expect_rejection(dir.path(), needles);
+}
+
+/// A saved model with `edit` applied to its tensors must be rejected with a
+/// message containing every one of `needles`.
+fn expect_tensor_edit_rejected(
+    edit: impl FnOnce(&mut BTreeMap<String, (Dtype, Vec<usize>, Vec<u8>)>),
+    needles: &[&str],
+) {
+    let (dir, _) = saved();
+    edit_tensors(dir.path(), edit);
+    expect_rejection(dir.path(), needles);
+}
+
 #[test]
 fn round_trip_is_exact() {
     let (dir, model) = saved();
@@ -169,49 +188,55 @@ fn rejects_garbage_and_truncated_yaml() {
 
 #[test]
 fn rejects_unknown_version() {
-    let (dir, _) = saved();
-    edit_yaml(dir.path(), "format_version: 1", "format_version: 2");
-    expect_rejection(dir.path(), &[YAML_FILE, "format_version 2", "version 1"]);
+    expect_yaml_edit_rejected(
+        "format_version: 1",
+        "format_version: 2",
+        &[YAML_FILE, "format_version 2", "version 1"],
+    );
 }
 
 #[test]
 fn rejects_wrong_dtypes() {
-    let (dir, _) = saved();
-    edit_tensors(dir.path(), |map| {
-        let bias = map.get_mut("conv2.bias").unwrap();
-        bias.0 = Dtype::F32;
-    });
-    expect_rejection(dir.path(), &[TENSORS_FILE, "conv2.bias", "F32"]);
+    expect_tensor_edit_rejected(
+        |map| {
+            let bias = map.get_mut("conv2.bias").unwrap();
+            bias.0 = Dtype::F32;
+        },
+        &[TENSORS_FILE, "conv2.bias", "F32"],
+    );
 
-    let (dir, _) = saved();
-    edit_tensors(dir.path(), |map| {
-        let weight = map.get_mut("conv3.weight").unwrap();
-        // Same bytes reinterpreted as u8: still the wrong dtype.
-        weight.0 = Dtype::U8;
-    });
-    expect_rejection(dir.path(), &[TENSORS_FILE, "conv3.weight", "U8"]);
+    expect_tensor_edit_rejected(
+        |map| {
+            let weight = map.get_mut("conv3.weight").unwrap();
+            // Same bytes reinterpreted as u8: still the wrong dtype.
+            weight.0 = Dtype::U8;
+        },
+        &[TENSORS_FILE, "conv3.weight", "U8"],
+    );
 }
 
 #[test]
 fn rejects_weight_out_of_range_for_its_bit_width() {
-    let (dir, _) = saved();
-    edit_tensors(dir.path(), |map| {
-        // conv2 is 4-bit: [-7, 7]; -8 is outside the narrow range.
-        map.get_mut("conv2.weight").unwrap().2[5] = (-8i8) as u8;
-    });
-    expect_rejection(dir.path(), &[TENSORS_FILE, "conv2.weight", "-8", "[-7, 7]"]);
+    expect_tensor_edit_rejected(
+        |map| {
+            // conv2 is 4-bit: [-7, 7]; -8 is outside the narrow range.
+            map.get_mut("conv2.weight").unwrap().2[5] = (-8i8) as u8;
+        },
+        &[TENSORS_FILE, "conv2.weight", "-8", "[-7, 7]"],
+    );
 }
 
 #[test]
 fn rejects_shape_mismatches() {
     // Tensor shape disagrees with the YAML.
-    let (dir, _) = saved();
-    edit_tensors(dir.path(), |map| {
-        let weight = map.get_mut("fc7.weight").unwrap();
-        let (rows, cols) = (weight.1[0], weight.1[1]);
-        weight.1 = vec![cols, rows];
-    });
-    expect_rejection(dir.path(), &[TENSORS_FILE, "fc7.weight", "shape"]);
+    expect_tensor_edit_rejected(
+        |map| {
+            let weight = map.get_mut("fc7.weight").unwrap();
+            let (rows, cols) = (weight.1[0], weight.1[1]);
+            weight.1 = vec![cols, rows];
+        },
+        &[TENSORS_FILE, "fc7.weight", "shape"],
+    );
 
     // YAML layer chaining broken: conv3 claims more input channels.
     let (dir, model) = saved();
@@ -221,22 +246,27 @@ fn rejects_shape_mismatches() {
         &format!("in_channels: {conv2_out}\n  out_channels"),
         &format!("in_channels: {}\n  out_channels", conv2_out + 1),
     );
-    expect_rejection(dir.path(), &[]);
+    expect_rejection(
+        dir.path(),
+        &[TENSORS_FILE, "conv3.weight", "model.yaml implies"],
+    );
 }
 
 #[test]
 fn rejects_missing_and_extra_tensors() {
-    let (dir, _) = saved();
-    edit_tensors(dir.path(), |map| {
-        map.remove("conv4.bias");
-    });
-    expect_rejection(dir.path(), &[TENSORS_FILE, "conv4.bias", "missing"]);
+    expect_tensor_edit_rejected(
+        |map| {
+            map.remove("conv4.bias");
+        },
+        &[TENSORS_FILE, "conv4.bias", "missing"],
+    );
 
-    let (dir, _) = saved();
-    edit_tensors(dir.path(), |map| {
-        map.insert("stray.weight".into(), (Dtype::I8, vec![1], vec![0]));
-    });
-    expect_rejection(dir.path(), &[TENSORS_FILE, "stray.weight", "not used"]);
+    expect_tensor_edit_rejected(
+        |map| {
+            map.insert("stray.weight".into(), (Dtype::I8, vec![1], vec![0]));
+        },
+        &[TENSORS_FILE, "stray.weight", "not used"],
+    );
 }
 
 #[test]
@@ -262,19 +292,19 @@ fn rejects_bad_yaml_fields() {
         ),
     ];
     for (from, to, needles) in cases {
-        let (dir, _) = saved();
-        edit_yaml(dir.path(), from, to);
         let mut all = vec![YAML_FILE];
         all.extend_from_slice(needles);
-        expect_rejection(dir.path(), &all);
+        expect_yaml_edit_rejected(from, to, &all);
     }
 }
 
 #[test]
 fn rejects_bad_shifts() {
-    let (dir, _) = saved();
-    edit_yaml(dir.path(), "shifts:\n  - ", "shifts:\n  - 32\n  - ");
-    expect_rejection(dir.path(), &[YAML_FILE, "conv1", "shifts"]);
+    expect_yaml_edit_rejected(
+        "shifts:\n  - ",
+        "shifts:\n  - 32\n  - ",
+        &[YAML_FILE, "conv1", "shifts"],
+    );
 
     let (dir, model) = saved();
     let first_shift = match &model.layers()[0].params().unwrap().output {
@@ -291,9 +321,11 @@ fn rejects_bad_shifts() {
 
 #[test]
 fn rejects_wrong_informational_shape() {
-    let (dir, _) = saved();
-    edit_yaml(dir.path(), "out_shape:\n  - 10\n", "out_shape:\n  - 11\n");
-    expect_rejection(dir.path(), &[YAML_FILE, "fc7", "out_shape"]);
+    expect_yaml_edit_rejected(
+        "out_shape:\n  - 10\n",
+        "out_shape:\n  - 11\n",
+        &[YAML_FILE, "fc7", "out_shape"],
+    );
 }
 
 #[test]

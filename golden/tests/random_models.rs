@@ -10,9 +10,9 @@ use golden::topology::{Preset, Topology};
 /// deterministic blocky images.
 fn images(model: &Model, count: usize) -> Vec<Vec<i32>> {
     if model.input.channels == 1 && model.input.height == 32 {
-        if let Ok(data) = golden::dataset::load(
-            golden::dataset::DatasetKind::FashionMnist,
-            golden::dataset::Split::Test,
+        if let Ok(data) = datasets::load(
+            datasets::DatasetKind::FashionMnist,
+            datasets::Split::Test,
             None,
             Some(count),
         ) {

@@ -220,7 +220,9 @@ pub struct EnergyTable {
 /// Why a table could not be loaded.
 #[derive(Debug, Error)]
 pub enum EnergyTableError {
-    #[error("{origin}: cannot read energy table: {source}")]
+    /// The cause is the `source()`, not part of the message, so a cause
+    /// chain prints it once.
+    #[error("{origin}: cannot read energy table")]
     Read {
         origin: String,
         #[source]
@@ -254,7 +256,10 @@ impl EnergyTableError {
 // ---------------------------------------------------------------------------
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an energy table mapping with format_version, name, revision, technology_nm, sources and actions"
+)]
 struct RawTable {
     format_version: u32,
     name: String,
@@ -267,7 +272,10 @@ struct RawTable {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an actions mapping with multiply, add, register, sram and dram"
+)]
 struct RawActions {
     multiply: RawEntry,
     add: RawEntry,
@@ -277,7 +285,10 @@ struct RawActions {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "an action mapping with scaling, reference_bits, low_pj, typical_pj and high_pj (sram: capacity_points), technology_nm and sources"
+)]
 struct RawEntry {
     scaling: Scaling,
     reference_bits: i64,
@@ -296,7 +307,10 @@ struct RawEntry {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a capacity point mapping with capacity_kib, low_pj, typical_pj and high_pj"
+)]
 struct RawPoint {
     capacity_kib: f64,
     low_pj: f64,
@@ -305,7 +319,10 @@ struct RawPoint {
 }
 
 #[derive(Deserialize)]
-#[serde(deny_unknown_fields)]
+#[serde(
+    deny_unknown_fields,
+    expecting = "a cell_area mapping with technology_nm, sources and um2"
+)]
 struct RawCellArea {
     technology_nm: f64,
     sources: Vec<String>,
@@ -788,6 +805,51 @@ mod tests {
             table.sram_pj_per_bit(8.0, Corner::Typical),
             10.0 / 64.0
         ));
+    }
+
+    #[test]
+    fn type_errors_say_what_the_table_must_be_without_internal_names() {
+        let entry = "{scaling: linear, reference_bits: 8, low_pj: 1, typical_pj: 1, high_pj: 1, technology_nm: 45, sources: [a]}";
+        let cases = [
+            ("- a\n- b\n".to_string(), "an energy table mapping"),
+            (
+                "format_version: 1\nname: t\nrevision: 1\ntechnology_nm: 45\nsources: {a: b}\nactions: 3\n"
+                    .to_string(),
+                "an actions mapping",
+            ),
+            (
+                format!(
+                    "format_version: 1\nname: t\nrevision: 1\ntechnology_nm: 45\nsources: {{a: b}}\n\
+                     actions: {{multiply: [], add: {entry}, register: {entry}, sram: {entry}, dram: {entry}}}\n"
+                ),
+                "an action mapping",
+            ),
+        ];
+        for (text, expected) in cases {
+            let message = EnergyTable::from_yaml_str(&text, "t.yaml")
+                .unwrap_err()
+                .to_string();
+            assert!(message.contains(expected), "`{expected}` not in: {message}");
+            for internal in ["struct", "Raw"] {
+                assert!(!message.contains(internal), "`{internal}` leaks: {message}");
+            }
+        }
+    }
+
+    #[test]
+    fn read_errors_print_their_cause_once() {
+        use std::error::Error;
+        let error = EnergyTable::from_yaml_file("/nonexistent/table.yaml").unwrap_err();
+        let cause = error
+            .source()
+            .expect("the I/O error is the source")
+            .to_string();
+        let message = error.to_string();
+        assert!(message.contains("cannot read energy table"), "{message}");
+        assert!(
+            !message.contains(&cause),
+            "cause `{cause}` repeated in `{message}`"
+        );
     }
 
     #[test]

@@ -7,7 +7,7 @@
 //! validation error can name the file or flag to fix.
 
 use crate::error::TrainError;
-use golden::dataset::DatasetKind;
+use datasets::DatasetKind;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

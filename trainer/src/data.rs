@@ -1,6 +1,6 @@
 //! Datasets as tensors, batching and augmentation.
 
-use golden::dataset::{Dataset, DatasetKind};
+use datasets::{Dataset, DatasetKind};
 use tch::{Device, Kind, Tensor};
 
 /// A dataset split held as tensors on the training device.

@@ -11,7 +11,7 @@ use crate::progress::{Progress, Task};
 use crate::schedule::{cosine, finetune_steps, stage_steps, RunningMean, Sampler};
 use crate::student::{LayerState, Student, StudentOutput};
 use crate::summary::StageReport;
-use golden::dataset::DatasetKind;
+use datasets::DatasetKind;
 use std::time::Instant;
 use tch::{nn, nn::OptimizerConfig, Kind, Tensor};
 

@@ -14,7 +14,7 @@ pub enum TrainError {
         message: String,
     },
     #[error(transparent)]
-    Dataset(#[from] golden::dataset::DatasetError),
+    Dataset(#[from] datasets::DatasetError),
     #[error("libtorch")]
     Torch(#[from] tch::TchError),
     /// The trained layers do not make a valid golden model.

@@ -7,7 +7,7 @@ use crate::error::TrainError;
 use crate::evaluate::{compare_logits, golden_logits, integer_logits, logits_accuracy};
 use crate::net::{self, LayerSpec};
 use crate::quant::IntLayer;
-use golden::dataset::DatasetKind;
+use datasets::DatasetKind;
 use golden::model::{Layer, Model, Op, Provenance};
 use std::collections::BTreeMap;
 use std::path::Path;

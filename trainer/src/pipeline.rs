@@ -15,7 +15,7 @@ use crate::seed::SeedStream;
 use crate::student::Student;
 use crate::summary::{StageReport, TrainReport};
 use crate::teacher::{save_teacher, train_teacher, SavedTeacher};
-use golden::dataset::{DatasetKind, Split};
+use datasets::{DatasetKind, Split};
 use std::path::PathBuf;
 use std::time::Instant;
 use tch::{Device, Tensor};
@@ -124,7 +124,7 @@ struct RunData {
 impl RunData {
     fn load(run: &Run) -> Result<RunData, TrainError> {
         let split = |split, limit| -> Result<TensorData, TrainError> {
-            let raw = golden::dataset::load(run.kind, split, Some(&run.data_dir), limit)?;
+            let raw = datasets::load(run.kind, split, Some(&run.data_dir), limit)?;
             Ok(TensorData::new(raw, run.device))
         };
         Ok(RunData {

@@ -3,7 +3,7 @@
 
 use crate::config::TrainConfig;
 use crate::data::{self, TensorData};
-use golden::dataset::DatasetKind;
+use datasets::DatasetKind;
 use tch::{Device, Kind, Tensor};
 
 /// Cosine decay from `lr` to 0 over `total` steps.

@@ -9,7 +9,7 @@ use crate::error::TrainError;
 use crate::net::{LayerSpec, Teacher};
 use crate::progress::Progress;
 use crate::schedule::{cosine, RunningMean, Sampler};
-use golden::dataset::DatasetKind;
+use datasets::DatasetKind;
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use tch::{nn, nn::OptimizerConfig, Device};

@@ -1,7 +1,7 @@
 //! A tiny training run end to end: teacher, baselines, stages, export, and
 //! golden agreeing with the trainer bit for bit.
 
-use golden::dataset::DatasetKind;
+use datasets::DatasetKind;
 use trainer::{Preset, TrainConfig};
 
 /// libtorch's random generator and thread count are process-wide, and the
@@ -87,9 +87,9 @@ fn tiny_run_beats_chance_and_golden_agrees() {
 
     // Golden's readable reference agrees with its fast path (which the run
     // compared with the trainer on every test image) on a few images.
-    let test = golden::dataset::load(
+    let test = datasets::load(
         DatasetKind::FashionMnist,
-        golden::dataset::Split::Test,
+        datasets::Split::Test,
         None,
         Some(3),
     )
