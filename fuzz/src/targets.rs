@@ -279,18 +279,21 @@ fn hw_seeds() -> Vec<Input> {
 fn run_hw(input: &[Vec<u8>]) -> Result<(), String> {
     let text = String::from_utf8_lossy(&input[0]);
     let config = HwConfig::from_yaml_str(&text).map_err(|error| error.to_string())?;
-    // Every derived width a tool computes from an accepted config.
+    // Every derived width a tool computes from an accepted config: the
+    // resolved design, its ports and its generated files.
+    let design = hwgen::Design::of(&config)
+        .unwrap_or_else(|error| panic!("an accepted config does not resolve: {error}"));
     let _ = (
-        config.acc_bits_resolved(),
-        config.column_sum_bits(),
-        config.row_index_bits(),
-        config.acc_addr_bits(),
-        config.max_shift(),
+        hwgen::ports(&design),
         config.latency_cycles(),
         config.min_slot_cycles(),
         config.macs_per_cycle(),
         config.summary(),
     );
+    // The resolved config (hw.yaml) resolves to itself.
+    let again = hwgen::Design::of(&design.config)
+        .unwrap_or_else(|error| panic!("a resolved config is rejected: {error}"));
+    assert_eq!(again.config, design.config, "resolution is idempotent");
     // What hwgen writes as hw.yaml must load back to the same config.
     let written = config.to_yaml_string();
     let again = HwConfig::from_yaml_str(&written).unwrap_or_else(|error| {
