@@ -46,8 +46,8 @@ pub struct Summary {
     pub accepted: u64,
     /// Inputs the loader rejected with an error.
     pub rejected: u64,
-    /// Distinct kinds of error message (see [`mask`]: "line 3" and "line 4"
-    /// count once).
+    /// Distinct kinds of answer: each kind of error message (see [`mask`]:
+    /// "line 3" and "line 4" count once), and acceptance as one more.
     pub distinct_messages: usize,
     /// The first `list_messages` distinct masked messages, sorted.
     pub messages: Vec<String>,
