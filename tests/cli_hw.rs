@@ -63,16 +63,13 @@ fn have_verilator() -> bool {
     found
 }
 
-#[test]
-fn hwgen_writes_design_and_requant_images() {
-    let dir = tempfile::tempdir().unwrap();
-    let model = dir.path().join("m");
-    random_model(&model, "0.125");
-    let out = dir.path().join("hw");
+/// `tandem hwgen --hw HW --model MODEL --out OUT --json`, which must succeed:
+/// the run and its JSON line.
+fn hwgen_json(hw: &str, model: &Path, out: &Path) -> (Output, serde_json::Value) {
     let run = tandem(&[
         "hwgen",
         "--hw",
-        &preset("hw-16x16-w4a4.yaml"),
+        hw,
         "--model",
         model.to_str().unwrap(),
         "--out",
@@ -81,6 +78,16 @@ fn hwgen_writes_design_and_requant_images() {
     ]);
     assert!(run.status.success(), "{}", stderr(&run));
     let value = last_json(&run);
+    (run, value)
+}
+
+#[test]
+fn hwgen_writes_design_and_requant_images() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m");
+    random_model(&model, "0.125");
+    let out = dir.path().join("hw");
+    let (run, value) = hwgen_json(&preset("hw-16x16-w4a4.yaml"), &model, &out);
     assert_eq!(value["top"], "tandem_top");
     for file in [
         "tandem_top.v",
@@ -168,18 +175,7 @@ fn hwgen_widens_a_shift_field_the_model_needs_and_replaces_stale_files() {
     std::fs::create_dir(&out).unwrap();
     std::fs::write(out.join("hw.yaml"), "# an earlier design\n").unwrap();
     std::fs::write(out.join("old_layer_shift.memh"), "ff\n").unwrap();
-    let run = tandem(&[
-        "hwgen",
-        "--hw",
-        narrow.to_str().unwrap(),
-        "--model",
-        model.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--json",
-    ]);
-    assert!(run.status.success(), "{}", stderr(&run));
-    let value = last_json(&run);
+    let (_, value) = hwgen_json(narrow.to_str().unwrap(), &model, &out);
     let changes: Vec<&str> = value["hw"]["changes"]
         .as_array()
         .unwrap()

@@ -107,6 +107,40 @@ pub struct GemmOperands<'a> {
     pub bypass: bool,
 }
 
+/// A GEMM with its operands owned (random tests, testbenches).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct OwnedGemm {
+    pub shape: GemmShape,
+    /// `[M][K]`, unsigned.
+    pub activations: Vec<u32>,
+    /// `[N][K]`, signed.
+    pub weights: Vec<i32>,
+    pub bias: Vec<i32>,
+    pub shifts: Vec<u8>,
+    pub out_bits: u8,
+    pub bypass: bool,
+}
+
+impl OwnedGemm {
+    /// The operands, borrowed.
+    pub fn operands(&self) -> GemmOperands<'_> {
+        GemmOperands {
+            shape: self.shape,
+            activations: &self.activations,
+            weights: &self.weights,
+            bias: &self.bias,
+            shifts: &self.shifts,
+            out_bits: self.out_bits,
+            bypass: self.bypass,
+        }
+    }
+
+    /// The contract's result, `[M][N]` ([`reference_gemm`]).
+    pub fn expected(&self) -> Vec<i64> {
+        reference_gemm(&self.operands())
+    }
+}
+
 /// A result vector the host will see on `out_*`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct ExpectedOutput {

@@ -96,29 +96,7 @@ fn expected_word(
 }
 
 /// A GEMM to run, with its operands owned.
-struct Gemm {
-    shape: GemmShape,
-    activations: Vec<u32>,
-    weights: Vec<i32>,
-    bias: Vec<i32>,
-    shifts: Vec<u8>,
-    out_bits: u8,
-    bypass: bool,
-}
-
-impl Gemm {
-    fn operands(&self) -> GemmOperands<'_> {
-        GemmOperands {
-            shape: self.shape,
-            activations: &self.activations,
-            weights: &self.weights,
-            bias: &self.bias,
-            shifts: &self.shifts,
-            out_bits: self.out_bits,
-            bypass: self.bypass,
-        }
-    }
-}
+type Gemm = hwgen::host::OwnedGemm;
 
 /// The testbench: drives the stimulus words, compares the outputs after
 /// every rising edge, prints PASS or the mismatches.

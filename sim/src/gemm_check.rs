@@ -10,7 +10,7 @@
 
 use crate::array::{ArraySim, DriverError};
 use golden::contract;
-use hwgen::host::GemmOperands;
+use hwgen::host::OwnedGemm;
 use hwgen::{Design, GemmShape};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -18,36 +18,10 @@ use rand_chacha::ChaCha8Rng;
 /// One random GEMM and its operands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GemmCase {
-    pub shape: GemmShape,
-    /// `[M][K]`, unsigned, `< 2^a_bits`.
-    pub activations: Vec<u32>,
-    /// `[N][K]`, signed narrow range of `w_bits`.
-    pub weights: Vec<i32>,
-    pub bias: Vec<i32>,
-    pub shifts: Vec<u8>,
-    pub out_bits: u8,
-    pub bypass: bool,
+    /// Activations `< 2^a_bits`, weights in the narrow range of `w_bits`.
+    pub gemm: OwnedGemm,
     /// All operands at their extremes.
     pub extreme: bool,
-}
-
-impl GemmCase {
-    pub fn operands(&self) -> GemmOperands<'_> {
-        GemmOperands {
-            shape: self.shape,
-            activations: &self.activations,
-            weights: &self.weights,
-            bias: &self.bias,
-            shifts: &self.shifts,
-            out_bits: self.out_bits,
-            bypass: self.bypass,
-        }
-    }
-
-    /// The contract's result, `[M][N]`: requantized, or `acc + bias` in bypass.
-    pub fn expected(&self) -> Vec<i64> {
-        hwgen::host::reference_gemm(&self.operands())
-    }
 }
 
 /// A random case for `design`: shapes up to about three tiles in each
@@ -126,13 +100,15 @@ pub fn random_case(design: &Design, rng: &mut ChaCha8Rng) -> GemmCase {
         shifts.push(shift);
     }
     GemmCase {
-        shape,
-        activations,
-        weights,
-        bias,
-        shifts,
-        out_bits,
-        bypass,
+        gemm: OwnedGemm {
+            shape,
+            activations,
+            weights,
+            bias,
+            shifts,
+            out_bits,
+            bypass,
+        },
         extreme,
     }
 }
@@ -165,21 +141,21 @@ pub fn check_random_gemms(
     let mut check = GemmCheck::default();
     for index in 0..count {
         let case = random_case(array.design(), &mut rng);
-        let result = array.run_gemm(&case.operands())?;
-        let expected = case.expected();
+        let result = array.run_gemm(&case.gemm.operands())?;
+        let expected = case.gemm.expected();
         check.cases += 1;
         check.values += expected.len() as u64;
         check.cycles += result.cycles;
         check.model_cycles += result.model_cycles;
-        check.macs += case.shape.macs();
+        check.macs += case.gemm.shape.macs();
         for (position, (&got, &want)) in result.values.iter().zip(&expected).enumerate() {
             if got != want {
                 check.mismatches += 1;
                 if check.first_mismatch.is_none() {
-                    let GemmShape { m, k, n } = case.shape;
+                    let GemmShape { m, k, n } = case.gemm.shape;
                     check.first_mismatch = Some(format!(
                         "case {index} (M={m} K={k} N={n}{}{}), output [{}][{}]: RTL {got}, contract {want}",
-                        if case.bypass { ", bypass" } else { "" },
+                        if case.gemm.bypass { ", bypass" } else { "" },
                         if case.extreme { ", extreme" } else { "" },
                         position / n,
                         position % n
