@@ -266,3 +266,136 @@ fn trace_out_implies_the_format_or_is_refused() {
     let text = std::fs::read_to_string(&wave).expect("the waveform was written");
     assert!(text.contains("$enddefinitions"), "not a VCD file");
 }
+
+#[test]
+fn sim_gemm_json_reports_zero_mismatches() {
+    if !have_verilator() {
+        return;
+    }
+    let run = tandem(&[
+        "sim",
+        "gemm",
+        "--hw",
+        &preset("hw-8x8-w4a4.yaml"),
+        "--random",
+        "6",
+        "--seed",
+        "3",
+        "--json",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let value = last_json(&run);
+    assert_eq!(value["mismatches"], 0);
+    assert_eq!(value["cases"], 6);
+    assert!(value["cycles"].as_u64().unwrap() > 0);
+    assert_eq!(value["cycles"], value["model_cycles"]);
+}
+
+#[test]
+fn sim_network_json_on_real_images() {
+    if !have_verilator() {
+        return;
+    }
+    if !Path::new("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz").exists() {
+        eprintln!(
+            "SKIPPED: Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m");
+    random_model(&model, "0.125");
+    let run = tandem(&[
+        "sim",
+        "network",
+        "--hw",
+        &preset("hw-8x8-w4a4.yaml"),
+        "--model",
+        model.to_str().unwrap(),
+        "--images",
+        "3",
+        "--batch",
+        "2",
+        "--json",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let value = last_json(&run);
+    assert_eq!(value["mismatches"], 0);
+    assert_eq!(value["images"], 3);
+    assert_eq!(value["batch"], 2);
+    let layers = value["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 8);
+    let mut total = 0;
+    for layer in layers {
+        assert_eq!(layer["cycles"], layer["model_cycles"], "{layer}");
+        for key in ["name", "macs", "cycles", "model_cycles", "utilization"] {
+            assert!(layer.get(key).is_some(), "layer lacks {key}");
+        }
+        total += layer["cycles"].as_u64().unwrap();
+    }
+    assert_eq!(value["total_cycles"].as_u64().unwrap(), total);
+    assert!(total > 0);
+}
+
+#[test]
+fn hardware_commands_reject_bad_input() {
+    let dir = tempfile::tempdir().unwrap();
+    let bad = dir.path().join("bad.yaml");
+    std::fs::write(&bad, "name: x\nrows: 0\n").unwrap();
+    let out = dir.path().join("o");
+    for args in [
+        vec![
+            "hwgen",
+            "--hw",
+            bad.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        vec![
+            "hwgen",
+            "--hw",
+            "/nonexistent.yaml",
+            "--out",
+            out.to_str().unwrap(),
+        ],
+        vec![
+            "sim",
+            "gemm",
+            "--hw",
+            &preset("hw-8x8-w4a4.yaml"),
+            "--random",
+            "0",
+        ],
+        vec![
+            "sim",
+            "gemm",
+            "--hw",
+            &preset("hw-8x8-w4a4.yaml"),
+            "--trace",
+            "gif",
+        ],
+        vec![
+            "sim",
+            "network",
+            "--hw",
+            &preset("hw-8x8-w4a4.yaml"),
+            "--model",
+            "/nonexistent",
+        ],
+    ] {
+        let run = tandem(&args);
+        assert!(!run.status.success(), "{args:?} succeeded");
+        let err = stderr(&run);
+        assert!(!err.contains("panicked"), "{args:?}: {err}");
+        assert!(!err.trim().is_empty());
+    }
+    let run = tandem(&[
+        "hwgen",
+        "--hw",
+        bad.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ]);
+    let err = stderr(&run);
+    assert!(err.contains("bad.yaml"), "{err}");
+}
