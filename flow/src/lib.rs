@@ -10,7 +10,7 @@
 //! are the same as in `tandem sim network --json` and `tandem flow --json`.
 
 use datasets::{self as dataset, DatasetKind, Split};
-use hwgen::{Design, DesignSource, HwConfig};
+use hwgen::{DesignSource, HwConfig};
 use report::{EnergyTable, ReportInputs, SynthOptions};
 use serde::{Deserialize, Serialize};
 use sim::array::{ArrayOptions, ArraySim};
@@ -352,10 +352,4 @@ fn write_json(path: &Path, value: &impl Serialize) -> Result<(), FlowError> {
         path: path.to_path_buf(),
         source,
     })
-}
-
-/// The design a flow config's `hw` file resolves to for `model`: what
-/// `hw/` holds (used by tests to compare `hw/` and `report/rtl/`).
-pub fn resolved_design(hw: &HwConfig, model: &golden::model::Model) -> Result<Design, FlowError> {
-    hwgen::resolve(hw, Some(model)).map_err(FlowError::Resolve)
 }

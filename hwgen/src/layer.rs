@@ -35,11 +35,6 @@ impl LayerRequant {
             },
         }
     }
-
-    /// Bits of one output value: the activation width, or 32 for a logit.
-    pub fn output_value_bits(params: &ComputeParams) -> u32 {
-        params.output.bits().map_or(32, u32::from)
-    }
 }
 
 /// What one compute layer needs of the datapath.
