@@ -359,7 +359,10 @@ fn run_sim_network(args: SimNetworkArgs) -> Result<()> {
         }
     }
     if args.json {
-        println!("{}", serde_json::to_string(&summary)?);
+        // What was asked for beside what ran: a clamped --images is never silent.
+        let mut value = serde_json::to_value(&summary)?;
+        value["images_requested"] = json!(args.images);
+        println!("{value}");
     }
     if run.mismatches() > 0 || run.total_cycles() != run.total_model_cycles() {
         bail!("the RTL disagrees with golden");

@@ -218,6 +218,7 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
     if args.json {
         let mut summary = report.summary();
         summary["out"] = serde_json::Value::String(args.out.display().to_string());
+        summary["images_requested"] = serde_json::json!(args.images);
         println!("{summary}");
     }
     if let Some(simulation) = &report.simulation {

@@ -320,6 +320,7 @@ fn sim_network_json_on_real_images() {
     ]);
     assert!(run.status.success(), "{}", stderr(&run));
     let value = last_json(&run);
+    assert_eq!(value["images_requested"], 3);
     assert_eq!(value["mismatches"], 0);
     assert_eq!(value["images"], 3);
     assert_eq!(value["batch"], 2);
