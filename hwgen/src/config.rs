@@ -48,10 +48,40 @@ impl fmt::Display for Dataflow {
     }
 }
 
+/// What resolution does when a layer's operands are wider than the PEs'
+/// native `a_bits` x `w_bits`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum WideOperands {
+    /// Keep the native PEs; a wider layer runs in operand-slice passes
+    /// (`max_in_bits`, `max_w_bits` and `max_out_bits` are widened instead).
+    #[default]
+    Slice,
+    /// Widen `a_bits` and `w_bits` to the widest layer: every layer runs in
+    /// one pass on larger PEs.
+    Widen,
+}
+
+impl WideOperands {
+    /// The spelling used in YAML.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            WideOperands::Slice => "slice",
+            WideOperands::Widen => "widen",
+        }
+    }
+}
+
+impl fmt::Display for WideOperands {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// Accumulator-bank width: derived from `max_k`, or given explicitly.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub enum AccBits {
-    /// `auto`: `min(32, contract::accumulator_bits(a_bits, w_bits, max(rows, max_k)))`.
+    /// `auto`: `min(32, contract::accumulator_bits(max_in_bits, max_w_bits, max(rows, max_k)))`.
     Auto,
     /// An explicit width in bits.
     Bits(u32),
@@ -89,12 +119,26 @@ pub struct HwConfig {
     pub cols: u32,
     /// Dataflow; only [`Dataflow::WeightStationary`] is implemented.
     pub dataflow: Dataflow,
-    /// Widest unsigned activation the hardware supports (narrower layers
-    /// zero-extend).
+    /// Native unsigned activation width of a PE. Narrower layers
+    /// zero-extend; wider ones run in `ceil(in_bits / a_bits)` activation
+    /// slices.
     pub a_bits: u8,
-    /// Widest signed weight the hardware supports (narrower layers
-    /// sign-extend).
+    /// Native signed weight width of a PE. Narrower layers sign-extend;
+    /// wider ones run in `ceil(w / w_bits)` weight slices.
     pub w_bits: u8,
+    /// Widest input activation a layer may read (default `a_bits`): sizes
+    /// the accumulator and the slice shift.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_in_bits: Option<u8>,
+    /// Widest weight a layer may use (default `w_bits`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_w_bits: Option<u8>,
+    /// Widest output activation a layer may write (default `a_bits`): the
+    /// width of each `out_act` column.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub max_out_bits: Option<u8>,
+    /// How resolution serves a model layer wider than the native PEs.
+    pub wide_operands: WideOperands,
     /// Accumulator-bank width; see [`HwConfig::acc_bits_resolved`].
     pub acc_bits: AccBits,
     /// Largest GEMM K (products per output) the accumulator must hold
@@ -195,6 +239,14 @@ struct RawConfig {
     dataflow: RawDataflow,
     a_bits: i64,
     w_bits: i64,
+    #[serde(default)]
+    max_in_bits: Option<i64>,
+    #[serde(default)]
+    max_w_bits: Option<i64>,
+    #[serde(default)]
+    max_out_bits: Option<i64>,
+    #[serde(default)]
+    wide_operands: Option<RawWideOperands>,
     acc_bits: serde_norway::Value,
     #[serde(default)]
     max_k: Option<i64>,
@@ -209,6 +261,13 @@ struct RawConfig {
 enum RawDataflow {
     WeightStationary,
     OutputStationary,
+}
+
+#[derive(serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+enum RawWideOperands {
+    Slice,
+    Widen,
 }
 
 /// The accepted range of one integer field. Loading (on the raw YAML value)
@@ -244,6 +303,24 @@ const W_BITS: Limit = limit(
     *contract::WEIGHT_BITS.start() as i64,
     *contract::WEIGHT_BITS.end() as i64,
     " (the contract's weight widths)",
+);
+const MAX_IN_BITS: Limit = limit(
+    "max_in_bits",
+    *contract::ACT_BITS.start() as i64,
+    *contract::ACT_BITS.end() as i64,
+    " (the contract's activation widths)",
+);
+const MAX_W_BITS: Limit = limit(
+    "max_w_bits",
+    *contract::WEIGHT_BITS.start() as i64,
+    *contract::WEIGHT_BITS.end() as i64,
+    " (the contract's weight widths)",
+);
+const MAX_OUT_BITS: Limit = limit(
+    "max_out_bits",
+    *contract::ACT_BITS.start() as i64,
+    *contract::ACT_BITS.end() as i64,
+    " (the contract's activation widths)",
 );
 const ACC_BITS: Limit = limit("acc_bits", 1, MAX_ACC_BITS as i64, " (or `auto`)");
 const MAX_K: Limit = limit("max_k", 1, u32::MAX as i64, "");
@@ -303,6 +380,19 @@ impl RawConfig {
             },
             a_bits: A_BITS.convert(self.a_bits)?,
             w_bits: W_BITS.convert(self.w_bits)?,
+            max_in_bits: self
+                .max_in_bits
+                .map(|b| MAX_IN_BITS.convert(b))
+                .transpose()?,
+            max_w_bits: self.max_w_bits.map(|b| MAX_W_BITS.convert(b)).transpose()?,
+            max_out_bits: self
+                .max_out_bits
+                .map(|b| MAX_OUT_BITS.convert(b))
+                .transpose()?,
+            wide_operands: match self.wide_operands {
+                None | Some(RawWideOperands::Slice) => WideOperands::Slice,
+                Some(RawWideOperands::Widen) => WideOperands::Widen,
+            },
             acc_bits,
             max_k: self.max_k.map(|k| MAX_K.convert(k)).transpose()?,
             shift_bits: match self.shift_bits {
@@ -335,6 +425,10 @@ impl HwConfig {
             dataflow: Dataflow::WeightStationary,
             a_bits,
             w_bits,
+            max_in_bits: None,
+            max_w_bits: None,
+            max_out_bits: None,
+            wide_operands: WideOperands::Slice,
             acc_bits: AccBits::Auto,
             max_k: Some(1024),
             shift_bits: DEFAULT_SHIFT_BITS,
@@ -349,6 +443,34 @@ impl HwConfig {
             max_k: Some(max_k),
             ..self
         }
+    }
+
+    /// This config serving layers up to `in_bits` x `w_bits` operands (in
+    /// slice passes when wider than the PEs) and `out_bits` outputs.
+    pub fn with_layer_bits(self, in_bits: u8, w_bits: u8, out_bits: u8) -> HwConfig {
+        HwConfig {
+            max_in_bits: Some(in_bits),
+            max_w_bits: Some(w_bits),
+            max_out_bits: Some(out_bits),
+            ..self
+        }
+    }
+
+    /// The widest input activation a layer may read: `max_in_bits`, at
+    /// least `a_bits`.
+    pub fn layer_in_bits(&self) -> u8 {
+        self.max_in_bits.unwrap_or(self.a_bits).max(self.a_bits)
+    }
+
+    /// The widest weight a layer may use: `max_w_bits`, at least `w_bits`.
+    pub fn layer_w_bits(&self) -> u8 {
+        self.max_w_bits.unwrap_or(self.w_bits).max(self.w_bits)
+    }
+
+    /// The widest output activation a layer may write (`out_act` column
+    /// width): `max_out_bits`, default `a_bits`.
+    pub fn layer_out_bits(&self) -> u8 {
+        self.max_out_bits.unwrap_or(self.a_bits)
     }
 
     /// This config with a `shift_bits`-wide shift field.
@@ -436,6 +558,29 @@ impl HwConfig {
         }
         A_BITS.check(self.a_bits.into())?;
         W_BITS.check(self.w_bits.into())?;
+        if let Some(bits) = self.max_in_bits {
+            MAX_IN_BITS.check(bits.into())?;
+            if bits < self.a_bits {
+                return Err(Problem::new(
+                    "max_in_bits",
+                    bits,
+                    format!("must be at least a_bits = {} (the PEs' native width; remove the field to use it)", self.a_bits),
+                ));
+            }
+        }
+        if let Some(bits) = self.max_w_bits {
+            MAX_W_BITS.check(bits.into())?;
+            if bits < self.w_bits {
+                return Err(Problem::new(
+                    "max_w_bits",
+                    bits,
+                    format!("must be at least w_bits = {} (the PEs' native width; remove the field to use it)", self.w_bits),
+                ));
+            }
+        }
+        if let Some(bits) = self.max_out_bits {
+            MAX_OUT_BITS.check(bits.into())?;
+        }
         SHIFT_BITS.check(self.shift_bits.into())?;
         ACC_DEPTH.check(self.acc_depth.into())?;
         if !(self.clock_mhz.is_finite() && self.clock_mhz > 0.0 && self.clock_mhz <= 100_000.0) {
@@ -473,7 +618,7 @@ impl HwConfig {
                         "acc_bits",
                         bits,
                         format!(
-                            "{allowed}: a_bits + w_bits + ceil(log2({k})) + 1 = {needed} bits hold K = {k} products exactly (K = max(rows, max_k)), and 32 bits are exact for every model golden accepts; or write `auto`"
+                            "{allowed}: max_in_bits + max_w_bits + ceil(log2({k})) + 1 = {needed} bits hold K = {k} products of the widest operands exactly (K = max(rows, max_k); max_in_bits and max_w_bits default to a_bits and w_bits), and 32 bits are exact for every model golden accepts; or write `auto`"
                         ),
                     ));
                 }
@@ -487,13 +632,15 @@ impl HwConfig {
     fn exact_acc_bits(&self) -> u32 {
         let k = self.max_k.unwrap_or(0).max(u64::from(self.rows));
         let k = usize::try_from(k).unwrap_or(usize::MAX);
-        contract::accumulator_bits(self.a_bits, self.w_bits, k)
+        contract::accumulator_bits(self.layer_in_bits(), self.layer_w_bits(), k)
     }
 
     /// Width of the accumulator bank, in bits.
     ///
-    /// `auto` resolves to `contract::accumulator_bits(a_bits, w_bits,
-    /// max(rows, max_k))`, capped at 32. The cap is exact, not an
+    /// `auto` resolves to `contract::accumulator_bits(max_in_bits,
+    /// max_w_bits, max(rows, max_k))`, capped at 32: the accumulator holds
+    /// the full-precision sum of the widest layer, whose slice passes it
+    /// combines. The cap is exact, not an
     /// approximation: the requantizer and the raw output work modulo 2^32,
     /// and golden's model loader guarantees that every channel's final
     /// `acc + bias + rounding` fits in i32, so a 32-bit accumulator that
@@ -537,8 +684,24 @@ impl HwConfig {
             (AccBits::Auto, None) => format!("{} (auto)", self.acc_bits_resolved()),
             (AccBits::Bits(bits), _) => bits.to_string(),
         };
+        let layers = if (
+            self.layer_in_bits(),
+            self.layer_w_bits(),
+            self.layer_out_bits(),
+        ) == (self.a_bits, self.w_bits, self.a_bits)
+        {
+            String::new()
+        } else {
+            format!(
+                " max_in_bits={} max_w_bits={} max_out_bits={} wide_operands={}",
+                self.layer_in_bits(),
+                self.layer_w_bits(),
+                self.layer_out_bits(),
+                self.wide_operands
+            )
+        };
         format!(
-            "rows={} cols={} dataflow={} a_bits={} w_bits={} acc_bits={} shift_bits={} acc_depth={} clock_mhz={}",
+            "rows={} cols={} dataflow={} a_bits={} w_bits={}{layers} acc_bits={} shift_bits={} acc_depth={} clock_mhz={}",
             self.rows,
             self.cols,
             self.dataflow,

@@ -8,7 +8,7 @@
 //! hwgen, sim, report and the flow take a `Design`; none of them sizes or
 //! derives a width on its own.
 
-use crate::config::{AccBits, HwConfig, HwConfigError, MAX_ACC_BITS};
+use crate::config::{AccBits, HwConfig, HwConfigError, WideOperands, MAX_ACC_BITS};
 use crate::layer::{layer_needs, LayerNeeds};
 use golden::contract;
 use golden::model::Model;
@@ -29,7 +29,12 @@ pub struct Widths {
     /// Accumulator entry index (`act_acc_addr`, `out_acc_addr`):
     /// `max(1, ceil(log2(acc_depth)))`.
     pub addr_bits: u32,
-    /// One product: `a_bits + w_bits` signed bits.
+    /// The PEs can hold an unsigned low slice of a weight wider than
+    /// `w_bits` (`wload_signed` = 0): true when `max_w_bits > w_bits`. Each
+    /// PE then multiplies by a `w_bits + 1`-bit signed value.
+    pub unsigned_weight_slices: bool,
+    /// One product: `a_bits + w_bits` signed bits, plus one with
+    /// `unsigned_weight_slices`.
     pub product_bits: u32,
     /// Per array row r: the partial sum leaving row r, the exact sum of
     /// r + 1 products (`product_bits + ceil(log2(r + 1))`), capped at
@@ -37,14 +42,22 @@ pub struct Widths {
     pub psum_bits: Vec<u32>,
     /// One column sum leaving the array (the last row's partial sum).
     pub sum_bits: u32,
-    /// Accumulator-bank entries.
+    /// Accumulator-bank entries: the full-precision sum of the widest layer.
     pub acc_bits: u32,
-    /// Control that travels with a vector: bank, first, last, bypass and
-    /// the accumulator address.
+    /// Largest left shift of a pass's column sums before accumulation:
+    /// `(ceil(max_in_bits / a_bits) - 1) * a_bits + (ceil(max_w_bits /
+    /// w_bits) - 1) * w_bits` (0 when every layer fits the PEs).
+    pub max_slice_shift: u32,
+    /// The `act_slice_shift` field: `max(1, ceil(log2(max_slice_shift + 1)))`.
+    pub slice_shift_bits: u32,
+    /// Control that travels with a vector: bank, first, last, bypass, the
+    /// slice shift and the accumulator address.
     pub meta_bits: u32,
     /// Per-column bias field (`prm_bias`) and raw output (`out_raw`).
     pub bias_bits: u32,
-    /// The `prm_out_bits` field: holds `1..=a_bits`.
+    /// One column of `out_act`: the widest output activation (`max_out_bits`).
+    pub out_a_bits: u32,
+    /// The `prm_out_bits` field: holds `1..=out_a_bits`.
     pub out_bits_bits: u32,
     /// Per-column shift field (`prm_shift`).
     pub shift_bits: u32,
@@ -56,24 +69,76 @@ impl Widths {
     /// The widths of `config` (which must be valid).
     pub fn of(config: &HwConfig) -> Widths {
         let acc_bits = config.acc_bits_resolved();
-        let product_bits = u32::from(config.a_bits) + u32::from(config.w_bits);
+        let unsigned_weight_slices = config.layer_w_bits() > config.w_bits;
+        let product_bits =
+            u32::from(config.a_bits) + u32::from(config.w_bits) + u32::from(unsigned_weight_slices);
         let psum_bits: Vec<u32> = (0..config.rows as usize)
             .map(|row| (product_bits + contract::ceil_log2(row + 1)).min(acc_bits))
             .collect();
         let addr_bits = contract::ceil_log2(config.acc_depth as usize).max(1);
+        let widest = Passes::of(config, config.layer_in_bits(), config.layer_w_bits());
+        let max_slice_shift = widest.shift(config, widest.act_slices - 1, widest.weight_slices - 1);
+        let slice_shift_bits = contract::ceil_log2(max_slice_shift as usize + 1).max(1);
+        let out_a_bits = u32::from(config.layer_out_bits());
         Widths {
             row_bits: contract::ceil_log2(config.rows as usize).max(1),
             addr_bits,
+            unsigned_weight_slices,
             product_bits,
             sum_bits: *psum_bits.last().expect("rows >= 1"),
             psum_bits,
             acc_bits,
-            meta_bits: 4 + addr_bits,
+            max_slice_shift,
+            slice_shift_bits,
+            meta_bits: 4 + slice_shift_bits + addr_bits,
             bias_bits: REQUANT_BITS,
-            out_bits_bits: contract::ceil_log2(usize::from(config.a_bits) + 1),
+            out_a_bits,
+            out_bits_bits: contract::ceil_log2(out_a_bits as usize + 1),
             shift_bits: u32::from(config.shift_bits),
             max_shift: config.max_shift(),
         }
+    }
+}
+
+/// How a layer's operands split into the PEs' native widths: activation
+/// slices are unsigned `a_bits`-wide digits (least significant first);
+/// weight slices are unsigned `w_bits`-wide digits below a signed top digit.
+/// Each (activation slice, weight slice) pair is one pass over the layer's
+/// tiles, its column sums shifted left by [`Passes::shift`] before they are
+/// accumulated.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize)]
+pub struct Passes {
+    /// `ceil(in_bits / a_bits)`.
+    pub act_slices: u32,
+    /// `ceil(w_bits / native w_bits)`.
+    pub weight_slices: u32,
+}
+
+impl Passes {
+    /// One pass: the layer fits the PEs.
+    pub const ONE: Passes = Passes {
+        act_slices: 1,
+        weight_slices: 1,
+    };
+
+    /// The passes of a layer with `in_bits` activations and `w_bits`
+    /// weights on `config`'s PEs.
+    pub fn of(config: &HwConfig, in_bits: u8, w_bits: u8) -> Passes {
+        Passes {
+            act_slices: u32::from(in_bits).div_ceil(u32::from(config.a_bits)).max(1),
+            weight_slices: u32::from(w_bits).div_ceil(u32::from(config.w_bits)).max(1),
+        }
+    }
+
+    /// Passes in all: `act_slices * weight_slices`.
+    pub fn count(&self) -> u32 {
+        self.act_slices * self.weight_slices
+    }
+
+    /// The left shift of pass (activation slice `a`, weight slice `w`):
+    /// the slices' place values, `a * a_bits + w * w_bits`.
+    pub fn shift(&self, config: &HwConfig, act_slice: u32, weight_slice: u32) -> u32 {
+        act_slice * u32::from(config.a_bits) + weight_slice * u32::from(config.w_bits)
     }
 }
 
@@ -143,6 +208,13 @@ pub struct HwSummary {
     pub shift_bits: u8,
     pub acc_depth: u32,
     pub clock_mhz: f64,
+    /// The widest layer operands the design serves (in passes when wider
+    /// than `a_bits` x `w_bits`) and the widest output.
+    pub max_in_bits: u8,
+    pub max_w_bits: u8,
+    pub max_out_bits: u8,
+    /// `slice` or `widen` (see [`crate::config::WideOperands`]).
+    pub wide_operands: WideOperands,
     /// [`Change`]s as one sentence each.
     pub changes: Vec<String>,
     pub widths: Widths,
@@ -150,7 +222,10 @@ pub struct HwSummary {
 
 /// Resolve `config` (as the user wrote it) into the design that is
 /// generated, simulated and reported; with a model, every width is widened
-/// to what the model's layers need and each widening is recorded.
+/// to what the model's layers need and each widening is recorded. With
+/// `wide_operands: slice` (the default) the PEs keep their native widths
+/// and the widest layer operands (`max_in_bits`, `max_w_bits`) grow, so
+/// wider layers run in passes; with `widen` the PEs grow instead.
 ///
 /// Widening never narrows: a config wider than the model needs is kept.
 pub fn resolve(config: &HwConfig, model: Option<&Model>) -> Result<Design, HwConfigError> {
@@ -159,10 +234,16 @@ pub fn resolve(config: &HwConfig, model: Option<&Model>) -> Result<Design, HwCon
     let mut changes = Vec::new();
     if let Some(model) = model {
         let needs = layer_needs(model);
-        widen_operands(&mut resolved, &needs, &mut changes);
+        if config.wide_operands == WideOperands::Widen {
+            widen_pes(&mut resolved, &needs, &mut changes);
+        }
+        widen_layer_bits(&mut resolved, &needs, &mut changes);
         widen_max_k(&mut resolved, &needs, &mut changes);
         widen_shift(&mut resolved, &needs, &mut changes);
     }
+    resolved.max_in_bits = Some(resolved.layer_in_bits());
+    resolved.max_w_bits = Some(resolved.layer_w_bits());
+    resolved.max_out_bits = Some(resolved.layer_out_bits());
     resolve_acc_bits(config, &mut resolved, &mut changes);
     resolved.validate()?;
     Ok(Design {
@@ -174,22 +255,22 @@ pub fn resolve(config: &HwConfig, model: Option<&Model>) -> Result<Design, HwCon
     })
 }
 
-/// `a_bits` and `w_bits` up to the widest layer operand.
-fn widen_operands(config: &mut HwConfig, needs: &[LayerNeeds], changes: &mut Vec<Change>) {
-    if let Some(widest) = first_max(needs, |n| n.a_bits()) {
-        if widest.a_bits() > config.a_bits {
-            let what = if widest.in_bits >= widest.out_bits.unwrap_or(0) {
-                format!("takes {}-bit input activations", widest.in_bits)
-            } else {
-                format!("produces {}-bit activations", widest.a_bits())
-            };
+/// `wide_operands: widen`: `a_bits` and `w_bits` up to the widest layer
+/// input and weight, so every layer runs in one pass.
+fn widen_pes(config: &mut HwConfig, needs: &[LayerNeeds], changes: &mut Vec<Change>) {
+    let because = "wide_operands: widen";
+    if let Some(widest) = first_max(needs, |n| n.in_bits) {
+        if widest.in_bits > config.a_bits {
             changes.push(change(
                 "a_bits",
                 config.a_bits,
-                widest.a_bits(),
-                format!("layer {} {what}", widest.layer),
+                widest.in_bits,
+                format!(
+                    "layer {} takes {}-bit input activations ({because})",
+                    widest.layer, widest.in_bits
+                ),
             ));
-            config.a_bits = widest.a_bits();
+            config.a_bits = widest.in_bits;
         }
     }
     if let Some(widest) = first_max(needs, |n| n.w_bits) {
@@ -198,9 +279,72 @@ fn widen_operands(config: &mut HwConfig, needs: &[LayerNeeds], changes: &mut Vec
                 "w_bits",
                 config.w_bits,
                 widest.w_bits,
-                format!("layer {} has {}-bit weights", widest.layer, widest.w_bits),
+                format!(
+                    "layer {} has {}-bit weights ({because})",
+                    widest.layer, widest.w_bits
+                ),
             ));
             config.w_bits = widest.w_bits;
+        }
+    }
+}
+
+/// `max_in_bits`, `max_w_bits` and `max_out_bits` up to the widest layer
+/// input, weight and output. A layer wider than the PEs runs in passes.
+fn widen_layer_bits(config: &mut HwConfig, needs: &[LayerNeeds], changes: &mut Vec<Change>) {
+    let passes = |config: &HwConfig, in_bits, w_bits| {
+        let passes = Passes::of(config, in_bits, w_bits);
+        if passes.count() > 1 {
+            format!(
+                " (on {}-bit x {}-bit PEs: {} passes)",
+                config.a_bits,
+                config.w_bits,
+                passes.count()
+            )
+        } else {
+            String::new()
+        }
+    };
+    if let Some(widest) = first_max(needs, |n| n.in_bits) {
+        if widest.in_bits > config.layer_in_bits() {
+            let how = passes(config, widest.in_bits, 1);
+            changes.push(change(
+                "max_in_bits",
+                config.layer_in_bits(),
+                widest.in_bits,
+                format!(
+                    "layer {} takes {}-bit input activations{how}",
+                    widest.layer, widest.in_bits
+                ),
+            ));
+            config.max_in_bits = Some(widest.in_bits);
+        }
+    }
+    if let Some(widest) = first_max(needs, |n| n.w_bits) {
+        if widest.w_bits > config.layer_w_bits() {
+            let how = passes(config, 1, widest.w_bits);
+            changes.push(change(
+                "max_w_bits",
+                config.layer_w_bits(),
+                widest.w_bits,
+                format!(
+                    "layer {} has {}-bit weights{how}",
+                    widest.layer, widest.w_bits
+                ),
+            ));
+            config.max_w_bits = Some(widest.w_bits);
+        }
+    }
+    if let Some(widest) = first_max(needs, |n| n.out_bits.unwrap_or(0)) {
+        let bits = widest.out_bits.unwrap_or(0);
+        if bits > config.layer_out_bits() {
+            changes.push(change(
+                "max_out_bits",
+                config.layer_out_bits(),
+                bits,
+                format!("layer {} produces {bits}-bit activations", widest.layer),
+            ));
+            config.max_out_bits = Some(bits);
         }
     }
 }
@@ -276,8 +420,8 @@ fn resolve_acc_bits(written: &HwConfig, config: &mut HwConfig, changes: &mut Vec
             before,
             bits,
             format!(
-                "a_bits + w_bits + ceil(log2(max_k)) + 1 = {needed} at a_bits {}, w_bits {}, max_k {max_k} ({rule})",
-                config.a_bits, config.w_bits
+                "max_in_bits + max_w_bits + ceil(log2(max_k)) + 1 = {needed} at max_in_bits {}, max_w_bits {}, max_k {max_k} ({rule})",
+                config.layer_in_bits(), config.layer_w_bits()
             ),
         ));
     }
@@ -350,6 +494,10 @@ impl Design {
             shift_bits: config.shift_bits,
             acc_depth: config.acc_depth,
             clock_mhz: config.clock_mhz,
+            max_in_bits: config.layer_in_bits(),
+            max_w_bits: config.layer_w_bits(),
+            max_out_bits: config.layer_out_bits(),
+            wide_operands: config.wide_operands,
             changes: self.changes.iter().map(Change::to_string).collect(),
             widths: self.widths.clone(),
         }
@@ -369,13 +517,14 @@ impl Design {
         let acc = self.widths.acc_bits;
         let acc_ok = acc == MAX_ACC_BITS
             || contract::accumulator_bits(needs.in_bits, needs.w_bits, needs.k) <= acc;
-        let fits = needs.a_bits() <= config.a_bits
-            && needs.w_bits <= config.w_bits
+        let fits = needs.in_bits <= config.layer_in_bits()
+            && needs.w_bits <= config.layer_w_bits()
+            && needs.out_bits.unwrap_or(0) <= config.layer_out_bits()
             && needs.max_shift <= self.widths.max_shift
             && acc_ok;
         (!fits).then(|| {
             format!(
-                "layer `{}` needs a_in={} w={} a_out={} K={} shift<={} but the design has a_bits={} w_bits={} acc_bits={} shift_bits={}",
+                "layer `{}` needs a_in={} w={} a_out={} K={} shift<={} but the design serves max_in_bits={} max_w_bits={} max_out_bits={} with acc_bits={} shift_bits={}",
                 needs.layer,
                 needs.in_bits,
                 needs.w_bits,
@@ -384,12 +533,19 @@ impl Design {
                     .map_or_else(|| "logits".to_string(), |b| b.to_string()),
                 needs.k,
                 needs.max_shift,
-                config.a_bits,
-                config.w_bits,
+                config.layer_in_bits(),
+                config.layer_w_bits(),
+                config.layer_out_bits(),
                 acc,
                 config.shift_bits
             )
         })
+    }
+
+    /// The passes a layer with `in_bits` activations and `w_bits` weights
+    /// takes on this design's PEs.
+    pub fn passes(&self, in_bits: u8, w_bits: u8) -> Passes {
+        Passes::of(&self.config, in_bits, w_bits)
     }
 
     /// The command that regenerates this design, as the banner prints it.
@@ -453,9 +609,13 @@ mod tests {
         assert_eq!(widths.sum_bits, 10);
         assert_eq!(
             (widths.row_bits, widths.addr_bits, widths.meta_bits),
-            (2, 4, 8)
+            (2, 4, 9)
         );
         assert_eq!((widths.out_bits_bits, widths.max_shift), (3, 3));
+        // Every layer fits the PEs: no unsigned weight slices, no shifter.
+        assert!(!widths.unsigned_weight_slices);
+        assert_eq!((widths.max_slice_shift, widths.slice_shift_bits), (0, 1));
+        assert_eq!(widths.out_a_bits, 4);
         assert!(design.changes.is_empty());
         assert_eq!(design.config.acc_bits, AccBits::Bits(13));
     }
@@ -473,12 +633,12 @@ mod tests {
         let fields: Vec<&str> = design.changes.iter().map(|c| c.field).collect();
         assert_eq!(
             fields,
-            ["a_bits", "max_k", "shift_bits", "acc_bits"],
+            ["max_in_bits", "max_k", "shift_bits", "acc_bits"],
             "{changes:?}"
         );
         assert_eq!(
             changes[0],
-            "a_bits 4 -> 8 because layer conv1 takes 8-bit input activations"
+            "max_in_bits 4 -> 8 because layer conv1 takes 8-bit input activations (on 4-bit x 4-bit PEs: 2 passes)"
         );
         assert!(
             changes[1].starts_with("max_k 16 -> 1024 because layer "),
@@ -486,11 +646,51 @@ mod tests {
         );
         assert!(changes[2].starts_with("shift_bits 2 -> "), "{changes:?}");
         assert!(design.unsupported_layers(&model).is_empty());
-        assert_eq!((design.config.a_bits, design.config.w_bits), (8, 4));
+        // The PEs keep their native widths; conv1 runs in two passes.
+        assert_eq!((design.config.a_bits, design.config.w_bits), (4, 4));
+        assert_eq!(design.passes(8, 4).count(), 2);
+        assert_eq!(design.widths.max_slice_shift, 4);
+        assert_eq!(design.widths.acc_bits, 8 + 4 + 10 + 1);
         // Resolving the resolved config again changes nothing.
         let again = resolve(&design.config, Some(&model)).unwrap();
         assert!(again.changes.is_empty(), "{:?}", again.changes);
         assert_eq!(again.config, design.config);
+    }
+
+    #[test]
+    fn widen_mode_grows_the_pes_instead() {
+        let text = format!("{SMALL}wide_operands: widen\n");
+        let config = HwConfig::from_yaml_str(&text).unwrap();
+        let design = resolve(&config, Some(&w4a4_model())).unwrap();
+        let fields: Vec<&str> = design.changes.iter().map(|c| c.field).collect();
+        assert_eq!(fields[0], "a_bits", "{:?}", design.changes);
+        assert_eq!((design.config.a_bits, design.config.w_bits), (8, 4));
+        assert_eq!(design.passes(8, 4), Passes::ONE);
+        assert_eq!(design.widths.max_slice_shift, 0);
+        assert!(design.unsupported_layers(&w4a4_model()).is_empty());
+    }
+
+    #[test]
+    fn slice_widths_follow_the_widest_layer() {
+        // 2-bit PEs serving 8-bit activations and weights, 4-bit outputs.
+        let config = HwConfig::array("s", 4, 4, 2, 2, 8).with_layer_bits(8, 8, 4);
+        let design = Design::of(&config).unwrap();
+        let widths = &design.widths;
+        let passes = design.passes(8, 8);
+        assert_eq!((passes.act_slices, passes.weight_slices), (4, 4));
+        assert_eq!(widths.max_slice_shift, 3 * 2 + 3 * 2);
+        assert_eq!(widths.slice_shift_bits, 4);
+        assert!(widths.unsigned_weight_slices);
+        assert_eq!(widths.product_bits, 2 + 2 + 1);
+        assert_eq!(widths.psum_bits, [5, 6, 7, 7]);
+        assert_eq!(widths.acc_bits, 8 + 8 + 10 + 1);
+        assert_eq!((widths.out_a_bits, widths.out_bits_bits), (4, 3));
+        // Odd pairs round up: 7-bit activations on 3-bit PEs take 3 slices.
+        let odd =
+            Design::of(&HwConfig::array("o", 2, 2, 3, 3, 4).with_layer_bits(7, 5, 3)).unwrap();
+        let passes = odd.passes(7, 5);
+        assert_eq!((passes.act_slices, passes.weight_slices), (3, 2));
+        assert_eq!(odd.widths.max_slice_shift, 2 * 3 + 3);
     }
 
     #[test]

@@ -253,6 +253,13 @@ fn banner(design: &Design, prefix: &str, file: &str, description: &str) -> Strin
         config.rows, config.cols, config.dataflow, config.a_bits, config.w_bits
     ));
     line(&format!(
+        "         max_in_bits={} max_w_bits={} max_out_bits={} wide_operands={}",
+        config.layer_in_bits(),
+        config.layer_w_bits(),
+        config.layer_out_bits(),
+        config.wide_operands
+    ));
+    line(&format!(
         "         acc_bits={} max_k={} shift_bits={} acc_depth={} clock_mhz={}",
         design.widths.acc_bits,
         config
@@ -318,7 +325,7 @@ fn top_module(design: &Design) -> String {
         );
     }
     let _ = writeln!(text, ");");
-    let parameters: [(&str, String, &str); 14] = [
+    let parameters: [(&str, String, &str); 18] = [
         ("ROWS", config.rows.to_string(), "array rows (K per tile)"),
         (
             "COLS",
@@ -327,6 +334,16 @@ fn top_module(design: &Design) -> String {
         ),
         ("A_BITS", config.a_bits.to_string(), "activation width"),
         ("W_BITS", config.w_bits.to_string(), "weight width"),
+        (
+            "W_UNSIGNED_SLICES",
+            u32::from(widths.unsigned_weight_slices).to_string(),
+            "1: PEs also take unsigned weight slices",
+        ),
+        (
+            "OUT_A_BITS",
+            widths.out_a_bits.to_string(),
+            "output activation width",
+        ),
         ("ACC_BITS", widths.acc_bits.to_string(), "accumulator width"),
         (
             "SHIFT_BITS",
@@ -345,6 +362,16 @@ fn top_module(design: &Design) -> String {
             "accumulator address width",
         ),
         ("SUM_BITS", widths.sum_bits.to_string(), "column-sum width"),
+        (
+            "SLICE_SHIFT_BITS",
+            widths.slice_shift_bits.to_string(),
+            "act_slice_shift width",
+        ),
+        (
+            "MAX_SLICE_SHIFT",
+            widths.max_slice_shift.to_string(),
+            "largest slice shift (0: one pass)",
+        ),
         (
             "META_BITS",
             widths.meta_bits.to_string(),
@@ -383,7 +410,7 @@ fn top_module(design: &Design) -> String {
             ","
         };
         let cell = format!("({value}){separator}");
-        let _ = writeln!(text, "        .{name:<13}{cell:<value_width$} // {what}");
+        let _ = writeln!(text, "        .{name:<17}{cell:<value_width$} // {what}");
     }
     let _ = writeln!(text, "    ) u_core (");
     for (index, port) in all.iter().enumerate() {
@@ -498,6 +525,17 @@ fn readme(design: &Design) -> String {
         config.acc_depth,
         design.widths.max_shift,
     );
+    let widest = design.passes(config.layer_in_bits(), config.layer_w_bits());
+    let _ = writeln!(
+        text,
+        "Serves layers with up to {}-bit input activations, {}-bit weights and {}-bit outputs.          A layer wider than the PEs runs in ceil(a_in / {}) x ceil(w / {}) operand-slice passes          (at most {} here), combined exactly by the accumulator's shift-add (`act_slice_shift`,          `wload_signed`).\n",
+        config.layer_in_bits(),
+        config.layer_w_bits(),
+        config.layer_out_bits(),
+        config.a_bits,
+        config.w_bits,
+        widest.count(),
+    );
     if !design.changes.is_empty() {
         let _ = writeln!(text, "## Changes to the config as written\n");
         for change in &design.changes {
@@ -529,8 +567,8 @@ fn readme(design: &Design) -> String {
         "\n## Timing\n\n\
          - Every input is sampled at the rising edge that ends the cycle it is driven in.\n\
          - Latency: a vector presented in cycle t with `act_last` is on `out_*` in cycle t + {latency} (ROWS + COLS + 2).\n\
-         - Canonical schedule: prologue of {rows} cycles (load tile 0, `wswap` in the last), then one slot per tile of max(M_i, {slot}) cycles (ROWS + COLS); the next tile's rows are written in the last {rows} cycles of the slot and `prm_*` and `wswap` in its last cycle.\n\
-         - Cycles for tiles with M_0 .. M_(T-1) vectors: {rows} + sum_(i<T-1) max(M_i, {slot}) + M_(T-1) + {}.\n\
+         - Canonical schedule: prologue of {rows} cycles (load tile 0, `wswap` in the last), then one slot per tile of max(V_i, {slot}) cycles (ROWS + COLS), V_i = M_i pixels x activation slices; the next tile's rows are written in the last {rows} cycles of the slot and `prm_*` and `wswap` in its last cycle. A tile holds one weight slice of one K-tile.\n\
+         - Cycles for tiles with V_0 .. V_(T-1) vectors: {rows} + sum_(i<T-1) max(V_i, {slot}) + V_(T-1) + {}.\n\
          - In simulation (Verilator, Icarus) `tandem_core` checks the protocol and stops with an `ERROR` line when a rule is broken (accumulator address, weight row, `prm_out_bits`, a slot too short to overwrite the shadow bank); synthesis skips the checks (yosys defines `SYNTHESIS`).\n",
         latency - 1
     );

@@ -21,8 +21,12 @@ pub struct PortInputs {
     pub wload_valid: bool,
     /// `wload_row`.
     pub wload_row: u32,
-    /// `wload_data`, one signed weight per column.
+    /// `wload_data`, one weight slice per column: signed, or unsigned
+    /// `0..2^w_bits` when `wload_signed` is low.
     pub wload_data: Vec<i32>,
+    /// `wload_signed`: the row holds a weight's signed top slice (every
+    /// weight that fits the PEs is one); low for an unsigned lower slice.
+    pub wload_signed: bool,
     /// `wswap`.
     pub wswap: bool,
     /// `prm_valid`.
@@ -45,6 +49,9 @@ pub struct PortInputs {
     pub act_bypass: bool,
     /// `act_acc_addr`.
     pub act_acc_addr: u32,
+    /// `act_slice_shift`: the left shift of this vector's column sums (the
+    /// place value of its activation and weight slices).
+    pub act_slice_shift: u32,
 }
 
 impl PortInputs {
@@ -55,6 +62,7 @@ impl PortInputs {
             wload_valid: false,
             wload_row: 0,
             wload_data: vec![0; config.cols as usize],
+            wload_signed: false,
             wswap: false,
             prm_valid: false,
             prm_bias: vec![0; config.cols as usize],
@@ -66,6 +74,7 @@ impl PortInputs {
             act_last: false,
             act_bypass: false,
             act_acc_addr: 0,
+            act_slice_shift: 0,
         }
     }
 
@@ -73,6 +82,7 @@ impl PortInputs {
         self.wload_valid = false;
         self.wload_row = 0;
         self.wload_data.fill(0);
+        self.wload_signed = false;
         self.wswap = false;
         self.prm_valid = false;
         self.prm_bias.fill(0);
@@ -84,6 +94,7 @@ impl PortInputs {
         self.act_last = false;
         self.act_bypass = false;
         self.act_acc_addr = 0;
+        self.act_slice_shift = 0;
     }
 }
 
@@ -92,16 +103,22 @@ impl PortInputs {
 pub struct GemmOperands<'a> {
     /// The GEMM's dimensions.
     pub shape: GemmShape,
-    /// `X[m][k]` at `m * K + k`: unsigned activations below `2^a_bits`.
+    /// `X[m][k]` at `m * K + k`: unsigned activations below `2^in_bits`.
     pub activations: &'a [u32],
+    /// The layer's input activation width; wider than the PEs' `a_bits`,
+    /// the GEMM runs in activation-slice passes.
+    pub in_bits: u8,
     /// `W[n][k]` at `n * K + k`: signed weights in the `w_bits` narrow range.
     pub weights: &'a [i32],
+    /// The layer's weight width; wider than the PEs' `w_bits`, the GEMM
+    /// runs in weight-slice passes.
+    pub w_bits: u8,
     /// One bias per output channel.
     pub bias: &'a [i32],
     /// One shift per output channel (driven but not applied when `bypass`).
     pub shifts: &'a [u8],
-    /// The layer's output activation width, 1..=a_bits (driven but not
-    /// applied when `bypass`).
+    /// The layer's output activation width, 1..=`max_out_bits` (driven but
+    /// not applied when `bypass`).
     pub out_bits: u8,
     /// Last layer: results are the raw `acc + bias` on `out_raw`.
     pub bypass: bool,
@@ -113,8 +130,10 @@ pub struct OwnedGemm {
     pub shape: GemmShape,
     /// `[M][K]`, unsigned.
     pub activations: Vec<u32>,
+    pub in_bits: u8,
     /// `[N][K]`, signed.
     pub weights: Vec<i32>,
+    pub w_bits: u8,
     pub bias: Vec<i32>,
     pub shifts: Vec<u8>,
     pub out_bits: u8,
@@ -127,7 +146,9 @@ impl OwnedGemm {
         GemmOperands {
             shape: self.shape,
             activations: &self.activations,
+            in_bits: self.in_bits,
             weights: &self.weights,
+            w_bits: self.w_bits,
             bias: &self.bias,
             shifts: &self.shifts,
             out_bits: self.out_bits,
@@ -209,7 +230,36 @@ fn check_operands(design: &Design, ops: &GemmOperands<'_>) -> Result<(), HostErr
     check_length("weights", ops.weights.len(), n * k)?;
     check_length("bias", ops.bias.len(), n)?;
     check_length("shifts", ops.shifts.len(), n)?;
-    let act_max = contract::activation_max(config.a_bits) as u32;
+    let width = |what, bits: u8, range: std::ops::RangeInclusive<u8>, field: &str| {
+        if range.contains(&bits) {
+            Ok(())
+        } else {
+            Err(HostError::Value {
+                what,
+                index: 0,
+                value: bits.into(),
+                reason: format!(
+                    "must be {}..={} ({field} = {} is the widest the design serves)",
+                    range.start(),
+                    range.end(),
+                    range.end()
+                ),
+            })
+        }
+    };
+    width(
+        "in_bits",
+        ops.in_bits,
+        1..=config.layer_in_bits(),
+        "max_in_bits",
+    )?;
+    width(
+        "w_bits",
+        ops.w_bits,
+        2..=config.layer_w_bits(),
+        "max_w_bits",
+    )?;
+    let act_max = contract::activation_max(ops.in_bits) as u32;
     if let Some((index, &value)) = ops
         .activations
         .iter()
@@ -220,10 +270,10 @@ fn check_operands(design: &Design, ops: &GemmOperands<'_>) -> Result<(), HostErr
             what: "activations",
             index,
             value: value.into(),
-            reason: format!("must be 0..={act_max} (a_bits = {})", config.a_bits),
+            reason: format!("must be 0..={act_max} (in_bits = {})", ops.in_bits),
         });
     }
-    let (w_min, w_max) = contract::weight_range(config.w_bits);
+    let (w_min, w_max) = contract::weight_range(ops.w_bits);
     if let Some((index, &value)) = ops
         .weights
         .iter()
@@ -234,7 +284,7 @@ fn check_operands(design: &Design, ops: &GemmOperands<'_>) -> Result<(), HostErr
             what: "weights",
             index,
             value: value.into(),
-            reason: format!("must be {w_min}..={w_max} (w_bits = {})", config.w_bits),
+            reason: format!("must be {w_min}..={w_max} (w_bits = {})", ops.w_bits),
         });
     }
     // Checked in bypass too: the values reach the parameter ports either
@@ -253,15 +303,29 @@ fn check_operands(design: &Design, ops: &GemmOperands<'_>) -> Result<(), HostErr
             ),
         });
     }
-    if !(1..=config.a_bits).contains(&ops.out_bits) {
-        return Err(HostError::Value {
-            what: "out_bits",
-            index: 0,
-            value: ops.out_bits.into(),
-            reason: format!("must be 1..={} (a_bits)", config.a_bits),
-        });
+    width(
+        "out_bits",
+        ops.out_bits,
+        1..=config.layer_out_bits(),
+        "max_out_bits",
+    )
+}
+
+/// Digit `slice` of an unsigned activation in `a_bits`-wide slices.
+pub fn act_slice(value: u32, a_bits: u8, slice: u32) -> u32 {
+    (value >> (slice * u32::from(a_bits))) & ((1u32 << a_bits) - 1)
+}
+
+/// Digit `slice` of a signed weight split into `slices` digits of `w_bits`:
+/// the lower digits unsigned (`0..2^w_bits`), the top one signed, so that
+/// `w = sum_j digit_j * 2^(j * w_bits)`. One slice is the weight itself.
+pub fn weight_slice(value: i32, w_bits: u8, slice: u32, slices: u32) -> i32 {
+    let shifted = value >> (slice * u32::from(w_bits)); // arithmetic: keeps the sign
+    if slice + 1 == slices {
+        shifted
+    } else {
+        shifted & ((1i32 << w_bits) - 1)
     }
-    Ok(())
 }
 
 /// Drive one GEMM through the canonical schedule: `on_cycle(cycle, inputs)`
@@ -280,7 +344,8 @@ pub fn drive_gemm(
 ) -> Result<GemmRun, HostError> {
     check_operands(design, ops)?;
     let config = &design.config;
-    let plan = schedule(config, ops.shape);
+    let passes = design.passes(ops.in_bits, ops.w_bits);
+    let plan = schedule(config, ops.shape, passes);
     let rows = config.rows as usize;
     let cols = config.cols as usize;
     let k = ops.shape.k;
@@ -294,9 +359,16 @@ pub fn drive_gemm(
         let tile = plan.tiles[index].tile;
         inputs.wload_valid = true;
         inputs.wload_row = row as u32;
+        inputs.wload_signed = tile.weight_slice + 1 == passes.weight_slices;
         for c in 0..cols {
             inputs.wload_data[c] = if c < tile.n_len && row < tile.k_len {
-                ops.weights[(tile.n0 + c) * k + tile.k0 + row]
+                let weight = ops.weights[(tile.n0 + c) * k + tile.k0 + row];
+                weight_slice(
+                    weight,
+                    config.w_bits,
+                    tile.weight_slice,
+                    passes.weight_slices,
+                )
             } else {
                 0 // padding rows and columns hold zero weights
             };
@@ -341,21 +413,23 @@ pub fn drive_gemm(
             let cycle = scheduled.start_cycle + offset;
             inputs.clear();
             let vector = offset as usize;
-            if vector < tile.m_len {
-                let m = tile.m0 + vector;
+            if vector < tile.vectors() {
+                let (slice, pixel) = tile.vector(vector);
+                let m = tile.m0 + pixel;
                 inputs.act_valid = true;
                 for r in 0..rows {
                     inputs.act_data[r] = if r < tile.k_len {
-                        ops.activations[m * k + tile.k0 + r]
+                        act_slice(ops.activations[m * k + tile.k0 + r], config.a_bits, slice)
                     } else {
                         0 // padding rows see zero activations
                     };
                 }
-                inputs.act_first = tile.first_k;
-                inputs.act_last = tile.last_k;
+                inputs.act_first = tile.starts_sum(slice);
+                inputs.act_last = tile.ends_sum(slice);
                 inputs.act_bypass = ops.bypass;
-                inputs.act_acc_addr = vector as u32;
-                if tile.last_k {
+                inputs.act_acc_addr = pixel as u32;
+                inputs.act_slice_shift = passes.shift(config, slice, tile.weight_slice);
+                if inputs.act_last {
                     outputs.push(ExpectedOutput {
                         cycle: cycle + latency,
                         m,

@@ -14,14 +14,15 @@ pub struct LayerRequant {
     /// shifts the requantizer never applies.
     pub shifts: Vec<u8>,
     /// The layer's output activation width (`prm_out_bits`); for the
-    /// logits layer the hardware's `a_bits` (a value the field can hold;
-    /// the bypass ignores it).
+    /// logits layer the hardware's widest output, `max_out_bits` (a value
+    /// the field can hold; the bypass ignores it).
     pub out_bits: u8,
 }
 
 impl LayerRequant {
-    /// The rule for a layer with `params` on hardware with `a_bits`.
-    pub fn of(params: &ComputeParams, a_bits: u8) -> LayerRequant {
+    /// The rule for a layer with `params` on hardware whose widest output
+    /// is `max_out_bits`.
+    pub fn of(params: &ComputeParams, max_out_bits: u8) -> LayerRequant {
         match &params.output {
             Output::Requant { bits, shifts } => LayerRequant {
                 bypass: false,
@@ -31,7 +32,7 @@ impl LayerRequant {
             Output::Logits => LayerRequant {
                 bypass: true,
                 shifts: vec![0; params.bias.len()],
-                out_bits: a_bits,
+                out_bits: max_out_bits,
             },
         }
     }
@@ -52,13 +53,6 @@ pub struct LayerNeeds {
     pub k: usize,
     /// Largest shift it applies (0 for the logits layer).
     pub max_shift: u8,
-}
-
-impl LayerNeeds {
-    /// The activation width the array must carry: input or output.
-    pub fn a_bits(&self) -> u8 {
-        self.in_bits.max(self.out_bits.unwrap_or(0))
-    }
 }
 
 /// The needs of every compute layer of `model`, in order.

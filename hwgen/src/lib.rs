@@ -33,8 +33,8 @@ pub mod ports;
 pub mod schedule;
 pub mod write;
 
-pub use config::{AccBits, Dataflow, HwConfig, HwConfigError};
-pub use design::{resolve, Change, Design, DesignSource, HwSummary, Widths};
+pub use config::{AccBits, Dataflow, HwConfig, HwConfigError, WideOperands};
+pub use design::{resolve, Change, Design, DesignSource, HwSummary, Passes, Widths};
 pub use generate::{generate, write_files, GeneratedFile, TOOL_CHECKS};
 pub use memimage::design_files;
 pub use ports::{ports, Port, PortDirection, TOP_MODULE};

@@ -46,7 +46,7 @@ pub fn requant_images(design: &Design, model: &Model) -> Result<Vec<GeneratedFil
         let Some(params) = layer.params() else {
             continue;
         };
-        let requant = LayerRequant::of(params, design.config.a_bits);
+        let requant = LayerRequant::of(params, design.config.layer_out_bits());
         if let Some(&shift) = requant
             .shifts
             .iter()

@@ -51,6 +51,7 @@ pub fn ports(design: &Design) -> Vec<Port> {
     let cols = config.cols;
     let a = u32::from(config.a_bits);
     let w = u32::from(config.w_bits);
+    let out = widths.out_a_bits;
     let s = widths.shift_bits;
     let bias = widths.bias_bits;
     let port = |name, direction, width, description: String| Port {
@@ -83,7 +84,17 @@ pub fn ports(design: &Design) -> Vec<Port> {
             "wload_data",
             Input,
             cols * w,
-            format!("{cols} x {w}-bit signed weights; column c at [c*{w} +: {w}] = W[n0+c][k0+r]"),
+            format!("{cols} x {w}-bit weight slices; column c at [c*{w} +: {w}] = slice of W[n0+c][k0+r]"),
+        ),
+        port(
+            "wload_signed",
+            Input,
+            1,
+            if widths.unsigned_weight_slices {
+                "1: the row's weights are signed (a weight's top slice, or a whole weight that fits); 0: unsigned lower slices".into()
+            } else {
+                "weights are always signed here (max_w_bits = w_bits); drive 1".into()
+            },
         ),
         port(
             "wswap",
@@ -118,8 +129,7 @@ pub fn ports(design: &Design) -> Vec<Port> {
             Input,
             widths.out_bits_bits,
             format!(
-                "the layer's output activation width a_out, 1..={} (clamp to 2^a_out - 1)",
-                config.a_bits
+                "the layer's output activation width a_out, 1..={out} (clamp to 2^a_out - 1)"
             ),
         ),
         port(
@@ -132,19 +142,19 @@ pub fn ports(design: &Design) -> Vec<Port> {
             "act_data",
             Input,
             rows * a,
-            format!("{rows} x {a}-bit unsigned activations; row r at [r*{a} +: {a}] = X[m][k0+r]"),
+            format!("{rows} x {a}-bit unsigned activation slices; row r at [r*{a} +: {a}] = slice of X[m][k0+r]"),
         ),
         port(
             "act_first",
             Input,
             1,
-            "first K-tile: overwrite the accumulator entry instead of adding".into(),
+            "first pass of the first K-tile: overwrite the accumulator entry instead of adding".into(),
         ),
         port(
             "act_last",
             Input,
             1,
-            "last K-tile: requantize the entry and send it to out_*".into(),
+            "last pass of the last K-tile: requantize the entry and send it to out_*".into(),
         ),
         port(
             "act_bypass",
@@ -162,6 +172,19 @@ pub fn ports(design: &Design) -> Vec<Port> {
             ),
         ),
         port(
+            "act_slice_shift",
+            Input,
+            widths.slice_shift_bits,
+            if widths.max_slice_shift > 0 {
+                format!(
+                    "0..={}: shift this vector's column sums left before accumulating (slice place value a*{a} + w*{w})",
+                    widths.max_slice_shift
+                )
+            } else {
+                "every layer fits the PEs (one pass); drive 0".into()
+            },
+        ),
+        port(
             "out_valid",
             Output,
             1,
@@ -177,8 +200,8 @@ pub fn ports(design: &Design) -> Vec<Port> {
         port(
             "out_act",
             Output,
-            cols * a,
-            format!("{cols} x {a}-bit requantized activations; column c at [c*{a} +: {a}]"),
+            cols * out,
+            format!("{cols} x {out}-bit requantized activations; column c at [c*{out} +: {out}]"),
         ),
         port(
             "out_raw",

@@ -49,30 +49,40 @@ impl Bits {
 }
 
 /// The stimulus word of one cycle: the inputs in reverse declaration order
-/// (the testbench assigns `{first input, ..., last input} = word`).
+/// (the testbench assigns `{first input, ..., last input} = word`), each at
+/// its width in the port list.
 fn stimulus_word(design: &Design, inputs: &PortInputs) -> String {
-    let config = &design.config;
-    let a = u32::from(config.a_bits);
-    let w = u32::from(config.w_bits);
-    let s = design.widths.shift_bits;
     let mut bits = Bits::default();
-    bits.push(inputs.act_acc_addr.into(), design.widths.addr_bits);
-    bits.push(inputs.act_bypass.into(), 1);
-    bits.push(inputs.act_last.into(), 1);
-    bits.push(inputs.act_first.into(), 1);
-    bits.push_all(inputs.act_data.iter().map(|&v| v.into()), a);
-    bits.push(inputs.act_valid.into(), 1);
-    bits.push(inputs.prm_out_bits.into(), design.widths.out_bits_bits);
-    bits.push_all(inputs.prm_shift.iter().map(|&v| v.into()), s);
-    bits.push_all(
-        inputs.prm_bias.iter().map(|&v| v.into()),
-        design.widths.bias_bits,
-    );
-    bits.push(inputs.prm_valid.into(), 1);
-    bits.push(inputs.wswap.into(), 1);
-    bits.push_all(inputs.wload_data.iter().map(|&v| v.into()), w);
-    bits.push(inputs.wload_row.into(), design.widths.row_bits);
-    bits.push(inputs.wload_valid.into(), 1);
+    let ports = hwgen::ports(design);
+    for port in ports.iter().rev() {
+        if port.direction != PortDirection::Input || port.name == "clk" || port.name == "rst_n" {
+            continue;
+        }
+        let width = port.width;
+        let cols = design.config.cols;
+        let rows = design.config.rows;
+        match port.name {
+            "wload_valid" => bits.push(inputs.wload_valid.into(), width),
+            "wload_row" => bits.push(inputs.wload_row.into(), width),
+            "wload_data" => {
+                bits.push_all(inputs.wload_data.iter().map(|&v| v.into()), width / cols)
+            }
+            "wload_signed" => bits.push(inputs.wload_signed.into(), width),
+            "wswap" => bits.push(inputs.wswap.into(), width),
+            "prm_valid" => bits.push(inputs.prm_valid.into(), width),
+            "prm_bias" => bits.push_all(inputs.prm_bias.iter().map(|&v| v.into()), width / cols),
+            "prm_shift" => bits.push_all(inputs.prm_shift.iter().map(|&v| v.into()), width / cols),
+            "prm_out_bits" => bits.push(inputs.prm_out_bits.into(), width),
+            "act_valid" => bits.push(inputs.act_valid.into(), width),
+            "act_data" => bits.push_all(inputs.act_data.iter().map(|&v| v.into()), width / rows),
+            "act_first" => bits.push(inputs.act_first.into(), width),
+            "act_last" => bits.push(inputs.act_last.into(), width),
+            "act_bypass" => bits.push(inputs.act_bypass.into(), width),
+            "act_acc_addr" => bits.push(inputs.act_acc_addr.into(), width),
+            "act_slice_shift" => bits.push(inputs.act_slice_shift.into(), width),
+            other => panic!("the testbench does not drive input `{other}`"),
+        }
+    }
     bits.to_hex()
 }
 
@@ -85,10 +95,9 @@ fn expected_word(
     act: &[i64],
     raw: &[i64],
 ) -> String {
-    let config = &design.config;
     let mut bits = Bits::default();
     bits.push_all(raw.iter().copied(), design.widths.bias_bits);
-    bits.push_all(act.iter().copied(), u32::from(config.a_bits));
+    bits.push_all(act.iter().copied(), design.widths.out_a_bits);
     bits.push(addr.into(), design.widths.addr_bits);
     bits.push(bypass.into(), 1);
     bits.push(valid.into(), 1);
@@ -210,7 +219,8 @@ fn run_on_icarus(test: &str, design: &Design, gemms: &[Gemm], simulators: Simula
         })
         .unwrap();
         assert_eq!(driven, run.cycles);
-        assert_eq!(run.cycles, hwgen::gemm_cycles(config, gemm.shape));
+        let passes = design.passes(gemm.in_bits, gemm.w_bits);
+        assert_eq!(run.cycles, hwgen::gemm_cycles(config, gemm.shape, passes));
         // The last result is visible after the last driven edge.
         assert_eq!(run.outputs.last().unwrap().cycle, run.cycles);
 
@@ -320,10 +330,25 @@ impl Values {
 /// whole output range (zero, saturated and everything between), and with
 /// acc + bias + rounding inside i32 (what golden guarantees).
 fn random_gemm(design: &Design, seed: u64, shape: GemmShape, out_bits: u8, bypass: bool) -> Gemm {
+    // The widest operands the design serves: on a sliced design these are
+    // wider than the PEs and the GEMM runs in passes.
     let config = &design.config;
+    let widths = (config.layer_in_bits(), config.layer_w_bits());
+    random_gemm_at(design, seed, shape, widths, out_bits, bypass)
+}
+
+/// [`random_gemm`] with `in_bits` x `w_bits` operands.
+fn random_gemm_at(
+    design: &Design,
+    seed: u64,
+    shape: GemmShape,
+    (in_bits, w_bits): (u8, u8),
+    out_bits: u8,
+    bypass: bool,
+) -> Gemm {
     let mut values = Values(seed | 1);
-    let act_max = i64::from(contract::activation_max(config.a_bits));
-    let (w_min, w_max) = contract::weight_range(config.w_bits);
+    let act_max = i64::from(contract::activation_max(in_bits));
+    let (w_min, w_max) = contract::weight_range(w_bits);
     // A typical |acc| is about sqrt(K) * act_max * w_max / 2; aim the shifts
     // so that such values land inside 0..2^out_bits.
     let typical = ((shape.k as f64).sqrt() * act_max as f64 * f64::from(w_max) / 2.0).max(1.0);
@@ -338,9 +363,11 @@ fn random_gemm(design: &Design, seed: u64, shape: GemmShape, out_bits: u8, bypas
         activations: (0..shape.m * shape.k)
             .map(|_| values.range(0, act_max) as u32)
             .collect(),
+        in_bits,
         weights: (0..shape.n * shape.k)
             .map(|_| values.range(w_min.into(), w_max.into()) as i32)
             .collect(),
+        w_bits,
         bias: (0..shape.n)
             .map(|_| values.range(-(typical as i64), typical as i64) as i32)
             .collect(),
@@ -376,7 +403,9 @@ fn hand_computed_2x3_w4a4() {
     let hidden = |out_bits| Gemm {
         shape,
         activations: vec![15, 15, 3, 1, 0, 7],
+        in_bits: 4,
         weights: vec![7, 7, -7, 2, 1, -1],
+        w_bits: 4,
         bias: vec![40, 5, 4],
         shifts: vec![4, 1, 2],
         out_bits,
@@ -471,6 +500,130 @@ fn tiny_1x1_w2a2() {
     );
 }
 
+/// A design of `a_bits` x `w_bits` PEs serving `in_bits` x `max_w` layers
+/// with `out_bits` outputs.
+fn sliced(rows: u32, cols: u32, a_bits: u8, w_bits: u8, depth: u32, layer: (u8, u8, u8)) -> Design {
+    let config = common::config(rows, cols, a_bits, w_bits, depth)
+        .with_layer_bits(layer.0, layer.1, layer.2);
+    Design::of(&config).unwrap()
+}
+
+#[test]
+fn w8a8_gemms_in_passes_on_a_2x3_w2a2_array() {
+    // 4 activation x 4 weight slices = 16 passes per tile; K = 5 spans three
+    // K-tiles and M = 7 two M-tiles of the depth-4 accumulator.
+    let design = sliced(2, 3, 2, 2, 4, (8, 8, 8));
+    assert_eq!(design.passes(8, 8).count(), 16);
+    let gemms = [
+        random_gemm(&design, 12, GemmShape { m: 7, k: 5, n: 4 }, 8, false),
+        random_gemm(&design, 11, GemmShape { m: 4, k: 3, n: 3 }, 5, false),
+        random_gemm(&design, 13, GemmShape { m: 3, k: 4, n: 2 }, 8, true),
+    ];
+    assert_spread(&design, &gemms[0]);
+    run_on_icarus(
+        "w8a8_gemms_in_passes_on_a_2x3_w2a2_array",
+        &design,
+        &gemms,
+        Simulators::IcarusAndVerilator,
+    );
+}
+
+#[test]
+fn odd_slices_7bit_activations_5bit_weights_on_3bit_pes() {
+    // ceil(7/3) = 3 activation slices (3 + 3 + 1 bits), ceil(5/3) = 2 weight
+    // slices (an unsigned 3-bit low digit, a signed 2-bit top digit).
+    let design = sliced(3, 2, 3, 3, 5, (7, 5, 7));
+    assert_eq!(design.passes(7, 5).count(), 6);
+    let gemms = [
+        random_gemm(&design, 12, GemmShape { m: 6, k: 7, n: 3 }, 7, false),
+        random_gemm(&design, 15, GemmShape { m: 5, k: 2, n: 2 }, 7, true),
+    ];
+    assert_spread(&design, &gemms[0]);
+    run_on_icarus(
+        "odd_slices_7bit_activations_5bit_weights_on_3bit_pes",
+        &design,
+        &gemms,
+        Simulators::Icarus,
+    );
+}
+
+#[test]
+fn extreme_sliced_operands_exact_on_a_1x1_w2a2_array() {
+    // Every activation 255, weights at -127 and 127 (the top slice of -127 is
+    // the most negative 2-bit digit, -2), a negative and a positive sum, and
+    // outputs that saturate at both ends; then the raw logits.
+    let design = sliced(1, 1, 1, 2, 2, (8, 8, 8));
+    let gemm = |bypass| Gemm {
+        shape: GemmShape { m: 2, k: 3, n: 2 },
+        activations: vec![255; 6],
+        in_bits: 8,
+        weights: vec![-127, -127, -127, 127, 127, 126],
+        w_bits: 8,
+        bias: vec![5, -7],
+        shifts: vec![3, 12],
+        out_bits: 8,
+        bypass,
+    };
+    let raw = reference_gemm(&GemmOperands {
+        bypass: true,
+        ..gemm(false).operands()
+    });
+    assert_eq!(
+        raw,
+        [-97_155 + 5, 97_155 - 255 - 7, -97_155 + 5, 96_900 - 7]
+    );
+    assert_eq!(design.passes(8, 8).count(), 32);
+    run_on_icarus(
+        "extreme_sliced_operands_exact_on_a_1x1_w2a2_array",
+        &design,
+        &[gemm(false), gemm(true)],
+        Simulators::Icarus,
+    );
+}
+
+#[test]
+fn w16a16_gemms_in_passes_on_a_2x2_w4a4_array() {
+    // 16 passes; the accumulator resolves to 32 bits and wraps harmlessly.
+    let design = sliced(2, 2, 4, 4, 3, (16, 16, 16));
+    assert_eq!(design.widths.acc_bits, 32);
+    // |acc + bias + r| must fit i32 (golden's guarantee), so 16-bit
+    // activations meet 8-bit weights and 16-bit weights 8-bit activations.
+    let gemms = [
+        random_gemm_at(
+            &design,
+            16,
+            GemmShape { m: 4, k: 3, n: 3 },
+            (16, 8),
+            16,
+            false,
+        ),
+        random_gemm_at(
+            &design,
+            17,
+            GemmShape { m: 3, k: 5, n: 2 },
+            (8, 16),
+            16,
+            false,
+        ),
+        random_gemm_at(
+            &design,
+            18,
+            GemmShape { m: 2, k: 2, n: 2 },
+            (16, 8),
+            16,
+            true,
+        ),
+    ];
+    assert_eq!(design.passes(16, 8).count(), 8);
+    assert_eq!(design.passes(8, 16).count(), 8);
+    run_on_icarus(
+        "w16a16_gemms_in_passes_on_a_2x2_w4a4_array",
+        &design,
+        &gemms,
+        Simulators::Icarus,
+    );
+}
+
 #[test]
 fn w16a16_partial_sums_wrap_modulo_2_pow_32() {
     // acc_bits resolves to 32. The first K-tile's partial sum,
@@ -482,7 +635,9 @@ fn w16a16_partial_sums_wrap_modulo_2_pow_32() {
     let gemm = |bypass, shifts: Vec<u8>| Gemm {
         shape: GemmShape { m: 2, k: 4, n: 2 },
         activations: vec![65535, 65535, 65535, 65534, 65535, 65535, 65535, 65535],
+        in_bits: 16,
         weights: vec![32767, 32767, -32767, -32767, -32767, -32767, 32767, 32766],
+        w_bits: 16,
         bias: vec![100, -100],
         shifts,
         out_bits: 16,

@@ -104,13 +104,64 @@ fn lint_odd_shapes() {
     }
 }
 
+/// Designs whose native PEs are narrower than the layers they serve: the
+/// unsigned weight-slice bit, the slice shifter and a wide output port.
+fn sliced_designs() -> Vec<Design> {
+    [
+        (4, 4, 2, 2, 8, (8, 8, 4)),
+        (2, 3, 3, 3, 5, (7, 5, 3)),
+        (3, 2, 4, 4, 4, (16, 16, 8)),
+        (1, 1, 1, 2, 1, (8, 8, 8)),
+        // Wider activations only, and wider weights only.
+        (2, 2, 2, 8, 4, (8, 8, 2)),
+        (2, 2, 8, 2, 4, (8, 8, 8)),
+    ]
+    .into_iter()
+    .map(
+        |(rows, cols, a_bits, w_bits, depth, (in_bits, max_w, out_bits))| {
+            let config = common::config(rows, cols, a_bits, w_bits, depth)
+                .with_layer_bits(in_bits, max_w, out_bits);
+            Design::of(&config).unwrap()
+        },
+    )
+    .collect()
+}
+
+#[test]
+fn sliced_designs_lint_and_compile() {
+    let verilator = have_tool("verilator", "sliced_designs_lint_and_compile");
+    let icarus = have_tool("iverilog", "sliced_designs_lint_and_compile");
+    let scratch = tempfile::tempdir().unwrap();
+    for design in sliced_designs() {
+        assert!(design.widths.max_slice_shift > 0 || design.widths.unsigned_weight_slices);
+        if verilator {
+            lint(&design, scratch.path());
+        }
+        if icarus {
+            compile_icarus(&design, scratch.path());
+        }
+    }
+}
+
+#[test]
+fn yosys_synthesizes_a_sliced_4x4_w2a2() {
+    if have_tool("yosys", "yosys_synthesizes_a_sliced_4x4_w2a2") {
+        synthesize(&sliced_designs()[0]);
+    }
+}
+
 #[test]
 fn presets_lint_and_compile() {
     let verilator = have_tool("verilator", "presets_lint_and_compile");
     let icarus = have_tool("iverilog", "presets_lint_and_compile");
     let scratch = tempfile::tempdir().unwrap();
     let configs = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs");
-    for preset in ["hw-8x8-w4a4", "hw-16x16-w4a4", "hw-16x16-w8a8"] {
+    for preset in [
+        "hw-8x8-w4a4",
+        "hw-16x16-w2a2",
+        "hw-16x16-w4a4",
+        "hw-16x16-w8a8",
+    ] {
         let config = HwConfig::from_yaml_file(configs.join(format!("{preset}.yaml"))).unwrap();
         let design = Design::of(&config).unwrap();
         if verilator {

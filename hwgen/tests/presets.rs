@@ -27,12 +27,17 @@ fn presets() -> Vec<PathBuf> {
 }
 
 #[test]
-fn the_three_presets_exist_and_load() {
+fn the_four_presets_exist_and_load() {
     let names: Vec<String> = presets()
         .iter()
         .map(|path| HwConfig::from_yaml_file(path).unwrap().name)
         .collect();
-    for expected in ["hw-16x16-w4a4", "hw-16x16-w8a8", "hw-8x8-w4a4"] {
+    for expected in [
+        "hw-16x16-w2a2",
+        "hw-16x16-w4a4",
+        "hw-16x16-w8a8",
+        "hw-8x8-w4a4",
+    ] {
         assert!(
             names.iter().any(|n| n == expected),
             "{expected} missing: {names:?}"

@@ -8,6 +8,12 @@
 //   t+R+C+2            out_* ports valid (only for vectors with act_last)
 // so LATENCY = ROWS + COLS + 2 cycles. See docs/hardware.md for the schedule.
 //
+// A layer wider than the PEs runs in operand-slice passes (docs/hardware.md,
+// "Operand slices"): the host streams each weight slice's tile and, per
+// tile, every activation slice of the pixels; each vector's act_slice_shift
+// places its column sums in the accumulator, so the requantizer sees the
+// layer's full-precision sum.
+//
 // Every input port is registered once here, so every host action takes effect
 // at the following clock edge and no input drives deep logic directly.
 //
@@ -19,15 +25,19 @@
 module tandem_core #(
     parameter integer ROWS          = 0, // K rows of a weight tile
     parameter integer COLS          = 0, // output channels of a weight tile
-    parameter integer A_BITS        = 0, // unsigned activation width
-    parameter integer W_BITS        = 0, // signed weight width
+    parameter integer A_BITS        = 0, // unsigned activation (slice) width of a PE
+    parameter integer W_BITS        = 0, // weight (slice) width of a PE
+    parameter integer W_UNSIGNED_SLICES = 2, // 1: weights may be unsigned lower slices (wload_signed)
+    parameter integer OUT_A_BITS    = 0, // output activation width (widest layer output)
     parameter integer ACC_BITS      = 0, // accumulator bank width (<= 32)
     parameter integer SHIFT_BITS    = 0, // requantizer shift field width (1..5)
     parameter integer ACC_DEPTH     = 0, // accumulator entries per column
     parameter integer ROW_BITS      = 0, // wload_row width
     parameter integer ADDR_BITS     = 0, // accumulator address width
     parameter integer SUM_BITS      = 0, // column-sum width (last row of PSUM_BITS)
-    parameter integer META_BITS     = 0, // per-vector control: bank, first, last, bypass, address
+    parameter integer SLICE_SHIFT_BITS = 0, // act_slice_shift width
+    parameter integer MAX_SLICE_SHIFT  = -1, // largest act_slice_shift (0: every layer in one pass)
+    parameter integer META_BITS     = 0, // per-vector control: bank, first, last, bypass, slice shift, address
     parameter integer BIAS_BITS     = 0, // bias / raw output width (32)
     parameter integer OUT_BITS_BITS = 0, // prm_out_bits width
     parameter [8*ROWS-1:0] PSUM_BITS = 0 // per-row partial-sum widths, row r at [r*8 +: 8]
@@ -38,14 +48,15 @@ module tandem_core #(
     // ---- weight load into the shadow bank, one array row per cycle ----
     input  wire                       wload_valid,
     input  wire [ROW_BITS-1:0]        wload_row,    // array row r (K offset within the tile)
-    input  wire [COLS*W_BITS-1:0]     wload_data,   // column c: [c*W_BITS +: W_BITS], signed
+    input  wire [COLS*W_BITS-1:0]     wload_data,   // column c: [c*W_BITS +: W_BITS]
+    input  wire                       wload_signed, // the row's weights are signed (1) or unsigned slices (0)
     input  wire                       wswap,        // shadow becomes active for vectors from the next cycle on
 
     // ---- per-tile requantizer parameters into the shadow bank, one cycle ----
     input  wire                       prm_valid,
     input  wire [COLS*BIAS_BITS-1:0]  prm_bias,     // column c: [c*BIAS_BITS +: BIAS_BITS], signed
     input  wire [COLS*SHIFT_BITS-1:0] prm_shift,    // column c: [c*SHIFT_BITS +: SHIFT_BITS]
-    input  wire [OUT_BITS_BITS-1:0]   prm_out_bits, // layer output activation width
+    input  wire [OUT_BITS_BITS-1:0]   prm_out_bits, // layer output activation width, 1..OUT_A_BITS
 
     // ---- activation vectors, one per cycle ----
     input  wire                       act_valid,
@@ -54,12 +65,13 @@ module tandem_core #(
     input  wire                       act_last,     // last K-tile: requantize and output
     input  wire                       act_bypass,   // output raw acc + bias (last layer)
     input  wire [ADDR_BITS-1:0]       act_acc_addr, // accumulator entry (pixel within the M-tile)
+    input  wire [SLICE_SHIFT_BITS-1:0] act_slice_shift, // left shift of this vector's column sums
 
     // ---- results, one COLS-wide vector per cycle ----
     output reg                        out_valid,
     output reg                        out_bypass,
     output reg  [ADDR_BITS-1:0]       out_acc_addr,
-    output reg  [COLS*A_BITS-1:0]     out_act,      // column c: [c*A_BITS +: A_BITS], unsigned
+    output reg  [COLS*OUT_A_BITS-1:0] out_act,      // column c: [c*OUT_A_BITS +: OUT_A_BITS], unsigned
     output reg  [COLS*BIAS_BITS-1:0]  out_raw       // column c: [c*BIAS_BITS +: BIAS_BITS], signed acc + bias
 );
     // Cycles from the input registers to the accumulator stage.
@@ -67,8 +79,8 @@ module tandem_core #(
 
     // Parameter check (see tandem_delay_line); the leaf modules check theirs.
     generate
-        if (ROWS < 1 || COLS < 1 || ACC_DEPTH < 1 || META_BITS != 4 + ADDR_BITS
-                || BIAS_BITS < 1 || OUT_BITS_BITS < 1) begin : gen_bad_parameters
+        if (ROWS < 1 || COLS < 1 || ACC_DEPTH < 1 || META_BITS != 4 + SLICE_SHIFT_BITS + ADDR_BITS
+                || BIAS_BITS < 1 || OUT_BITS_BITS < 1 || OUT_A_BITS < 1) begin : gen_bad_parameters
             tandem_core_needs_every_parameter_set_by_tandem_top u_error ();
         end
     endgenerate
@@ -94,6 +106,7 @@ module tandem_core #(
     reg                   wload_valid_q;
     reg [ROW_BITS-1:0]    wload_row_q;
     reg [COLS*W_BITS-1:0] wload_data_q;
+    reg                   wload_signed_q;
 
     reg                       prm_valid_q;
     reg [COLS*BIAS_BITS-1:0]  prm_bias_q;
@@ -117,11 +130,12 @@ module tandem_core #(
         shadow_bank_q  <= ~active_bank;
         wload_row_q    <= wload_row;
         wload_data_q   <= wload_data;
+        wload_signed_q <= wload_signed;
         prm_bias_q     <= prm_bias;
         prm_shift_q    <= prm_shift;
         prm_out_bits_q <= prm_out_bits;
         act_data_q     <= act_data;
-        act_meta_q     <= {active_bank, act_first, act_last, act_bypass, act_acc_addr};
+        act_meta_q     <= {active_bank, act_first, act_last, act_bypass, act_slice_shift, act_acc_addr};
     end
 
     // =========================================================================
@@ -148,19 +162,21 @@ module tandem_core #(
     // =========================================================================
     wire [COLS*SUM_BITS-1:0] column_sums;
     tandem_systolic_array #(
-        .ROWS     (ROWS),
-        .COLS     (COLS),
-        .A_BITS   (A_BITS),
-        .W_BITS   (W_BITS),
-        .ROW_BITS (ROW_BITS),
-        .SUM_BITS (SUM_BITS),
-        .PSUM_BITS(PSUM_BITS)
+        .ROWS             (ROWS),
+        .COLS             (COLS),
+        .A_BITS           (A_BITS),
+        .W_BITS           (W_BITS),
+        .W_UNSIGNED_SLICES(W_UNSIGNED_SLICES),
+        .ROW_BITS         (ROW_BITS),
+        .SUM_BITS         (SUM_BITS),
+        .PSUM_BITS        (PSUM_BITS)
     ) u_array (
-        .clk         (clk),
-        .weight_we   (wload_valid_q),
-        .weight_wbank(shadow_bank_q),
-        .weight_wrow (wload_row_q),
-        .weight_wdata(wload_data_q),
+        .clk           (clk),
+        .weight_we     (wload_valid_q),
+        .weight_wbank  (shadow_bank_q),
+        .weight_wrow   (wload_row_q),
+        .weight_wdata  (wload_data_q),
+        .weight_wsigned(wload_signed_q),
         .act_vector  (act_data_q),
         .act_bank    (act_meta_q[META_BITS-1]),
         .column_sums (column_sums)
@@ -194,6 +210,7 @@ module tandem_core #(
     wire                 acc_first  = acc_meta[META_BITS-2];
     wire                 acc_last   = acc_meta[META_BITS-3];
     wire                 acc_bypass = acc_meta[META_BITS-4];
+    wire [SLICE_SHIFT_BITS-1:0] acc_shift = acc_meta[ADDR_BITS +: SLICE_SHIFT_BITS];
     wire [ADDR_BITS-1:0] acc_addr   = acc_meta[ADDR_BITS-1:0];
 
     // =========================================================================
@@ -217,28 +234,31 @@ module tandem_core #(
     wire [COLS*SHIFT_BITS-1:0] res_shift    = res_bank ? shift_bank1 : shift_bank0;
     wire [OUT_BITS_BITS-1:0]   res_out_bits = res_bank ? out_bits_bank1 : out_bits_bank0;
 
-    wire [COLS*A_BITS-1:0]    requant_act;
+    wire [COLS*OUT_A_BITS-1:0] requant_act;
     wire [COLS*BIAS_BITS-1:0] requant_raw;
 
     genvar c;
     generate
         for (c = 0; c < COLS; c = c + 1) begin : gen_column
             tandem_acc_bank #(
-                .ACC_BITS (ACC_BITS),
-                .SUM_BITS (SUM_BITS),
-                .ACC_DEPTH(ACC_DEPTH),
-                .ADDR_BITS(ADDR_BITS)
+                .ACC_BITS  (ACC_BITS),
+                .SUM_BITS  (SUM_BITS),
+                .ACC_DEPTH (ACC_DEPTH),
+                .ADDR_BITS (ADDR_BITS),
+                .SHIFT_BITS(SLICE_SHIFT_BITS),
+                .MAX_SHIFT (MAX_SLICE_SHIFT)
             ) u_acc_bank (
                 .clk     (clk),
                 .in_valid(acc_valid),
                 .in_first(acc_first),
                 .in_addr (acc_addr),
                 .in_sum  (column_sums[c*SUM_BITS +: SUM_BITS]),
+                .in_shift(acc_shift),
                 .acc_out (acc_result[c*ACC_BITS +: ACC_BITS])
             );
 
             tandem_requant #(
-                .A_BITS       (A_BITS),
+                .OUT_A_BITS   (OUT_A_BITS),
                 .ACC_BITS     (ACC_BITS),
                 .SHIFT_BITS   (SHIFT_BITS),
                 .BIAS_BITS    (BIAS_BITS),
@@ -249,7 +269,7 @@ module tandem_core #(
                 .shift   (res_shift[c*SHIFT_BITS +: SHIFT_BITS]),
                 .out_bits(res_out_bits),
                 .bypass  (res_bypass),
-                .act     (requant_act[c*A_BITS +: A_BITS]),
+                .act     (requant_act[c*OUT_A_BITS +: OUT_A_BITS]),
                 .raw     (requant_raw[c*BIAS_BITS +: BIAS_BITS])
             );
         end
@@ -306,6 +326,11 @@ module tandem_core #(
                              act_acc_addr, ACC_DEPTH, check_cycle);
                     $stop;
                 end
+                if ({{(32 - SLICE_SHIFT_BITS){1'b0}}, act_slice_shift} > MAX_SLICE_SHIFT) begin
+                    $display("%m: ERROR: act_slice_shift = %0d must be at most MAX_SLICE_SHIFT = %0d (cycle %0d)",
+                             act_slice_shift, MAX_SLICE_SHIFT, check_cycle);
+                    $stop;
+                end
             end
             if (wload_valid) begin
                 if ({{(32 - ROW_BITS){1'b0}}, wload_row} >= ROWS) begin
@@ -323,9 +348,9 @@ module tandem_core #(
             end
             if (prm_valid) begin
                 if (prm_out_bits == {OUT_BITS_BITS{1'b0}}
-                        || {{(32 - OUT_BITS_BITS){1'b0}}, prm_out_bits} > A_BITS) begin
+                        || {{(32 - OUT_BITS_BITS){1'b0}}, prm_out_bits} > OUT_A_BITS) begin
                     $display("%m: ERROR: prm_out_bits = %0d must be 1..%0d (cycle %0d)",
-                             prm_out_bits, A_BITS, check_cycle);
+                             prm_out_bits, OUT_A_BITS, check_cycle);
                     $stop;
                 end
                 // Parameters may overwrite the shadow bank from cycle t + R + C on.

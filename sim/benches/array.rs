@@ -38,13 +38,15 @@ fn bench_array(c: &mut Criterion) {
     let ops = GemmOperands {
         shape,
         activations: &activations,
+        in_bits: 8,
         weights: &weights,
+        w_bits: 8,
         bias: &bias,
         shifts: &shifts,
         out_bits: 8,
         bypass: false,
     };
-    let cycles = hwgen::gemm_cycles(&config, shape);
+    let cycles = hwgen::gemm_cycles(&config, shape, hwgen::Passes::ONE);
     let mut group = c.benchmark_group("rtl_16x16_w8a8");
     group.throughput(Throughput::Elements(cycles));
     group.sample_size(10);

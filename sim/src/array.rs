@@ -46,6 +46,7 @@ struct TopPorts {
     wload_valid: Port,
     wload_row: Port,
     wload_data: Port,
+    wload_signed: Port,
     wswap: Port,
     prm_valid: Port,
     prm_bias: Port,
@@ -57,6 +58,7 @@ struct TopPorts {
     act_last: Port,
     act_bypass: Port,
     act_acc_addr: Port,
+    act_slice_shift: Port,
     out_valid: Port,
     out_bypass: Port,
     out_act: Port,
@@ -70,6 +72,7 @@ impl TopPorts {
             wload_valid: sim.port("wload_valid")?,
             wload_row: sim.port("wload_row")?,
             wload_data: sim.port("wload_data")?,
+            wload_signed: sim.port("wload_signed")?,
             wswap: sim.port("wswap")?,
             prm_valid: sim.port("prm_valid")?,
             prm_bias: sim.port("prm_bias")?,
@@ -81,6 +84,7 @@ impl TopPorts {
             act_last: sim.port("act_last")?,
             act_bypass: sim.port("act_bypass")?,
             act_acc_addr: sim.port("act_acc_addr")?,
+            act_slice_shift: sim.port("act_slice_shift")?,
             out_valid: sim.port("out_valid")?,
             out_bypass: sim.port("out_bypass")?,
             out_act: sim.port("out_act")?,
@@ -98,8 +102,10 @@ pub struct GemmResult {
     /// Measured: rising edges from the GEMM's first cycle to the one that
     /// made its last result visible on `out_*`.
     pub cycles: u64,
-    /// Analytical: [`hwgen::gemm_cycles`] for the same shape.
+    /// Analytical: [`hwgen::gemm_cycles`] for the same shape and passes.
     pub model_cycles: u64,
+    /// The operand-slice passes the GEMM ran in.
+    pub passes: hwgen::Passes,
 }
 
 /// How to build and trace the simulated array.
@@ -244,7 +250,7 @@ impl ArraySim {
     pub fn run_gemm(&mut self, ops: &GemmOperands<'_>) -> Result<GemmResult, DriverError> {
         let shape = ops.shape;
         let cols = self.design.config.cols as usize;
-        let a_bits = u32::from(self.design.config.a_bits);
+        let out_bits = self.design.widths.out_a_bits;
         let raw_bits = self.design.widths.bias_bits;
         let start = self.sim.cycles();
         let mut observed: Vec<(u64, Vec<i64>)> = Vec::new();
@@ -276,7 +282,7 @@ impl ArraySim {
                         .collect()
                 } else {
                     read(sim, ports.out_act, words);
-                    unpack_unsigned(words, a_bits, cols)
+                    unpack_unsigned(words, out_bits, cols)
                         .into_iter()
                         .map(i64::from)
                         .collect()
@@ -308,10 +314,12 @@ impl ArraySim {
                 *slot = value;
             }
         }
+        let passes = self.design.passes(ops.in_bits, ops.w_bits);
         Ok(GemmResult {
             values,
             cycles: observed_cycles.last().copied().unwrap_or(0),
-            model_cycles: hwgen::gemm_cycles(&self.design.config, shape),
+            model_cycles: hwgen::gemm_cycles(&self.design.config, shape, passes),
+            passes,
         })
     }
 }
@@ -383,6 +391,7 @@ fn apply(sim: &mut Sim, ports: &TopPorts, design: &Design, inputs: &PortInputs) 
         ports.wload_data,
         &pack_signed(&inputs.wload_data, config.w_bits.into()),
     );
+    sim.set(ports.wload_signed, bit(inputs.wload_signed));
     sim.set(ports.wswap, bit(inputs.wswap));
     sim.set(ports.prm_valid, bit(inputs.prm_valid));
     write(
@@ -407,6 +416,7 @@ fn apply(sim: &mut Sim, ports: &TopPorts, design: &Design, inputs: &PortInputs) 
     sim.set(ports.act_last, bit(inputs.act_last));
     sim.set(ports.act_bypass, bit(inputs.act_bypass));
     sim.set(ports.act_acc_addr, u64::from(inputs.act_acc_addr));
+    sim.set(ports.act_slice_shift, u64::from(inputs.act_slice_shift));
 }
 
 /// Store packed 32-bit words on a port of any width.

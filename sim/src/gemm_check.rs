@@ -6,7 +6,9 @@
 //! multiple of the columns, M over the accumulator depth (several M-tiles),
 //! M = 1, negative accumulators, saturation at both ends, bypass (logits),
 //! and all-extreme operands (every activation at its maximum, every weight at
-//! the largest magnitude the 32-bit bound allows).
+//! the largest magnitude the 32-bit bound allows). Operand widths are drawn
+//! up to the widest the design serves, half the time at that width, so a
+//! design with native PEs narrower than that runs operand-slice passes.
 
 use crate::array::{ArraySim, DriverError};
 use golden::contract;
@@ -18,7 +20,7 @@ use rand_chacha::ChaCha8Rng;
 /// One random GEMM and its operands.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct GemmCase {
-    /// Activations `< 2^a_bits`, weights in the narrow range of `w_bits`.
+    /// Activations `< 2^in_bits`, weights in the narrow range of `w_bits`.
     pub gemm: OwnedGemm,
     /// All operands at their extremes.
     pub extreme: bool,
@@ -43,13 +45,18 @@ pub fn random_case(design: &Design, rng: &mut ChaCha8Rng) -> GemmCase {
     };
     let extreme = rng.random_ratio(1, 8);
     let bypass = rng.random_ratio(1, 4);
-    let out_bits = if extreme {
-        config.a_bits
-    } else {
-        rng.random_range(1..=config.a_bits)
+    let mut width = |widest: u8, narrowest: u8| {
+        if extreme || rng.random_bool(0.5) {
+            widest
+        } else {
+            rng.random_range(narrowest..=widest)
+        }
     };
-    let act_max = contract::activation_max(config.a_bits) as u32;
-    let (_, w_range) = contract::weight_range(config.w_bits);
+    let in_bits = width(config.layer_in_bits(), 1);
+    let w_bits = width(config.layer_w_bits(), 2);
+    let out_bits = width(config.layer_out_bits(), 1);
+    let act_max = contract::activation_max(in_bits) as u32;
+    let (_, w_range) = contract::weight_range(w_bits);
     let max_shift = design.widths.max_shift;
 
     let activations: Vec<u32> = (0..shape.m * shape.k)
@@ -103,7 +110,9 @@ pub fn random_case(design: &Design, rng: &mut ChaCha8Rng) -> GemmCase {
         gemm: OwnedGemm {
             shape,
             activations,
+            in_bits,
             weights,
+            w_bits,
             bias,
             shifts,
             out_bits,
@@ -126,6 +135,8 @@ pub struct GemmCheck {
     /// Analytical cycles, all cases.
     pub model_cycles: u64,
     pub macs: u64,
+    /// Cases that ran in more than one operand-slice pass.
+    pub sliced_cases: usize,
     /// The first mismatch, described.
     pub first_mismatch: Option<String>,
 }
@@ -148,13 +159,17 @@ pub fn check_random_gemms(
         check.cycles += result.cycles;
         check.model_cycles += result.model_cycles;
         check.macs += case.gemm.shape.macs();
+        check.sliced_cases += usize::from(result.passes.count() > 1);
         for (position, (&got, &want)) in result.values.iter().zip(&expected).enumerate() {
             if got != want {
                 check.mismatches += 1;
                 if check.first_mismatch.is_none() {
                     let GemmShape { m, k, n } = case.gemm.shape;
                     check.first_mismatch = Some(format!(
-                        "case {index} (M={m} K={k} N={n}{}{}), output [{}][{}]: RTL {got}, contract {want}",
+                        "case {index} (M={m} K={k} N={n}, {}-bit activations x {}-bit weights in {} passes{}{}), output [{}][{}]: RTL {got}, contract {want}",
+                        case.gemm.in_bits,
+                        case.gemm.w_bits,
+                        result.passes.count(),
                         if case.gemm.bypass { ", bypass" } else { "" },
                         if case.extreme { ", extreme" } else { "" },
                         position / n,

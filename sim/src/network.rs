@@ -71,11 +71,13 @@ pub fn run_compute_layer_batch(
         activations.extend(rows.into_iter().map(|a| a as u32));
     }
     let params = gemm.params;
-    let requant = LayerRequant::of(params, array.design().config.a_bits);
+    let requant = LayerRequant::of(params, array.design().config.layer_out_bits());
     let ops = GemmOperands {
         shape,
         activations: &activations,
+        in_bits: params.in_bits,
         weights: &params.weights,
+        w_bits: params.w_bits,
         bias: &params.bias,
         shifts: &requant.shifts,
         out_bits: requant.out_bits,
@@ -114,6 +116,10 @@ pub struct LayerStats {
     pub cycles: u64,
     /// Analytical cycles from the schedule formula, all images.
     pub model_cycles: u64,
+    /// Operand-slice passes per tile on this design: 1 when the layer fits
+    /// the PEs, `ceil(a_in / a_bits) * ceil(w / w_bits)` when wider; 0 for
+    /// host layers.
+    pub passes: u32,
     /// Output values compared with golden, and how many differed.
     pub values: u64,
     pub mismatches: u64,
@@ -233,6 +239,9 @@ pub fn run_network_batched(
             macs: 0,
             cycles: 0,
             model_cycles: 0,
+            passes: layer.params().map_or(0, |params| {
+                array.design().passes(params.in_bits, params.w_bits).count()
+            }),
             values: 0,
             mismatches: 0,
         })

@@ -90,7 +90,9 @@ fn a_slot_too_short_stops_the_simulation_with_the_rule() {
     let ops = GemmOperands {
         shape,
         activations: &[1; 30],
+        in_bits: 4,
         weights: &[1; 18],
+        w_bits: 4,
         bias: &[0; 3],
         shifts: &[0; 3],
         out_bits: 4,

@@ -102,12 +102,14 @@ fn batched_network_is_bit_exact_and_amortizes_weight_loads() {
             let expected: u64 = [3, 2]
                 .iter()
                 .map(|&b| {
+                    let params = model.layers()[index].params().unwrap();
                     hwgen::gemm_cycles(
                         &design.config,
                         hwgen::GemmShape {
                             m: gemm.m * b,
                             ..gemm
                         },
+                        design.passes(params.in_bits, params.w_bits),
                     )
                 })
                 .sum();

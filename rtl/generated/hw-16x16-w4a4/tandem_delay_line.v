@@ -3,7 +3,8 @@
 //   tandem hwgen --hw configs/hw-16x16-w4a4.yaml --out rtl/generated/hw-16x16-w4a4
 // Design:  hw-16x16-w4a4
 //          rows=16 cols=16 dataflow=weight_stationary a_bits=4 w_bits=4
-//          acc_bits=23 max_k=9216 shift_bits=5 acc_depth=256 clock_mhz=200
+//          max_in_bits=8 max_w_bits=8 max_out_bits=4 wide_operands=slice
+//          acc_bits=31 max_k=9216 shift_bits=5 acc_depth=256 clock_mhz=200
 // File:    tandem_delay_line.v: shift register used for input skew, output de-skew and control delay
 // Source:  rtl/lib/tandem_delay_line.v (hand-written, parameterized)
 // =============================================================================

@@ -3,7 +3,8 @@
 //   tandem hwgen --hw configs/hw-16x16-w4a4.yaml --out rtl/generated/hw-16x16-w4a4
 // Design:  hw-16x16-w4a4
 //          rows=16 cols=16 dataflow=weight_stationary a_bits=4 w_bits=4
-//          acc_bits=23 max_k=9216 shift_bits=5 acc_depth=256 clock_mhz=200
+//          max_in_bits=8 max_w_bits=8 max_out_bits=4 wide_operands=slice
+//          acc_bits=31 max_k=9216 shift_bits=5 acc_depth=256 clock_mhz=200
 // File:    tandem_systolic_array.v: ROWS x COLS weight-stationary PE array with input skew and output de-skew
 // Source:  rtl/lib/tandem_systolic_array.v (hand-written, parameterized)
 // =============================================================================
@@ -20,6 +21,10 @@
 // sums appears on column_sums together, ROWS + COLS - 1 cycles after the
 // vector was on act_vector.
 //
+// Weight slices (see tandem_pe): with W_UNSIGNED_SLICES = 1 each row keeps
+// one signedness bit per bank, written with the row's weights, so a row
+// follows the same overwrite rule as its weights.
+//
 // Partial-sum widths grow down each column. The generator computes them
 // (hwgen::design::Widths::psum_bits: row r carries the exact sum of r + 1
 // products, capped at the accumulator width) and passes them in PSUM_BITS,
@@ -33,6 +38,7 @@ module tandem_systolic_array #(
     parameter integer COLS     = 0,
     parameter integer A_BITS   = 0,
     parameter integer W_BITS   = 0,
+    parameter integer W_UNSIGNED_SLICES = 2, // 0 or 1, see tandem_pe
     parameter integer ROW_BITS = 0, // width of a row index
     parameter integer SUM_BITS = 0, // width of a column sum (row ROWS-1's partial sum)
     parameter [8*ROWS-1:0] PSUM_BITS = 0 // per-row partial-sum widths, row r at [r*8 +: 8]
@@ -44,6 +50,7 @@ module tandem_systolic_array #(
     input  wire                     weight_wbank,
     input  wire [ROW_BITS-1:0]      weight_wrow,
     input  wire [COLS*W_BITS-1:0]   weight_wdata,
+    input  wire                     weight_wsigned, // the row is signed (1) or an unsigned slice (0)
     // One activation vector per cycle; row r's element is act_vector[r*A_BITS +: A_BITS].
     input  wire [ROWS*A_BITS-1:0]   act_vector,
     input  wire                     act_bank,
@@ -53,9 +60,19 @@ module tandem_systolic_array #(
     // Parameter check (see tandem_delay_line).
     generate
         if (ROWS < 1 || COLS < 1 || A_BITS < 1 || W_BITS < 2 || ROW_BITS < 1
+                || W_UNSIGNED_SLICES < 0 || W_UNSIGNED_SLICES > 1
                 || (1 << ROW_BITS) < ROWS
                 || SUM_BITS != {24'd0, PSUM_BITS[(ROWS-1)*8 +: 8]}) begin : gen_bad_parameters
             tandem_systolic_array_needs_SUM_BITS_equal_to_the_last_row_of_PSUM_BITS u_error ();
+        end
+    endgenerate
+
+    generate
+        if (W_UNSIGNED_SLICES == 0) begin : gen_no_slices
+            // Waiver: every weight is signed in this configuration.
+            /* verilator lint_off UNUSEDSIGNAL */
+            wire unused_wsigned = weight_wsigned;
+            /* verilator lint_on UNUSEDSIGNAL */
         end
     endgenerate
 
@@ -65,7 +82,7 @@ module tandem_systolic_array #(
             // Row r adds the (r+1)-th product to the partial sum of row r-1.
             localparam integer PSUM_OUT_BITS = {24'd0, PSUM_BITS[r*8 +: 8]};
             localparam integer PSUM_ABOVE    = {24'd0, PSUM_BITS[((r > 0) ? r - 1 : 0)*8 +: 8]};
-            localparam integer PSUM_IN_BITS  = (r > 0) ? PSUM_ABOVE : A_BITS + W_BITS;
+            localparam integer PSUM_IN_BITS  = (r > 0) ? PSUM_ABOVE : A_BITS + W_BITS + W_UNSIGNED_SLICES;
 
             // ---- input skew: delay row r by r cycles, bank bit included ----
             wire [A_BITS-1:0] skewed_act;
@@ -83,6 +100,19 @@ module tandem_systolic_array #(
                     .in_data ({act_bank, act_vector[r*A_BITS +: A_BITS]}),
                     .out_data({skewed_bank, skewed_act})
                 );
+            end
+
+            // ---- the row's signedness bit per bank ----
+            wire [1:0] row_signed;
+            if (W_UNSIGNED_SLICES == 1) begin : gen_signed_bits
+                reg [1:0] signed_banks;
+                // Not reset, like the weights: written with every row load.
+                always @(posedge clk) begin
+                    if (weight_we && weight_wrow == r) signed_banks[weight_wbank] <= weight_wsigned;
+                end
+                assign row_signed = signed_banks;
+            end else begin : gen_always_signed
+                assign row_signed = 2'b11;
             end
 
             // Horizontal links: column c reads link c and drives link c + 1.
@@ -107,15 +137,17 @@ module tandem_systolic_array #(
                 end
 
                 tandem_pe #(
-                    .A_BITS       (A_BITS),
-                    .W_BITS       (W_BITS),
-                    .PSUM_IN_BITS (PSUM_IN_BITS),
-                    .PSUM_OUT_BITS(PSUM_OUT_BITS)
+                    .A_BITS           (A_BITS),
+                    .W_BITS           (W_BITS),
+                    .W_UNSIGNED_SLICES(W_UNSIGNED_SLICES),
+                    .PSUM_IN_BITS     (PSUM_IN_BITS),
+                    .PSUM_OUT_BITS    (PSUM_OUT_BITS)
                 ) u_pe (
-                    .clk         (clk),
-                    .weight_we   (weight_we && (weight_wrow == r)),
-                    .weight_wbank(weight_wbank),
-                    .weight_wdata(weight_wdata[c*W_BITS +: W_BITS]),
+                    .clk          (clk),
+                    .weight_we    (weight_we && (weight_wrow == r)),
+                    .weight_wbank (weight_wbank),
+                    .weight_wdata (weight_wdata[c*W_BITS +: W_BITS]),
+                    .weight_signed(row_signed),
                     .act_in      (act_link[c*A_BITS +: A_BITS]),
                     .bank_in     (bank_link[c]),
                     .psum_in     (psum_above),

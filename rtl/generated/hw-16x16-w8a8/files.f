@@ -3,6 +3,7 @@
 //   tandem hwgen --hw configs/hw-16x16-w8a8.yaml --out rtl/generated/hw-16x16-w8a8
 // Design:  hw-16x16-w8a8
 //          rows=16 cols=16 dataflow=weight_stationary a_bits=8 w_bits=8
+//          max_in_bits=8 max_w_bits=8 max_out_bits=8 wide_operands=slice
 //          acc_bits=31 max_k=9216 shift_bits=5 acc_depth=256 clock_mhz=200
 // File:    files.f: sources in compile order (verilator -F, or iverilog -c from this directory)
 // Source:  hwgen (hwgen/src/generate.rs)

@@ -3,6 +3,7 @@
 //   tandem hwgen --hw configs/hw-16x16-w8a8.yaml --out rtl/generated/hw-16x16-w8a8
 // Design:  hw-16x16-w8a8
 //          rows=16 cols=16 dataflow=weight_stationary a_bits=8 w_bits=8
+//          max_in_bits=8 max_w_bits=8 max_out_bits=8 wide_operands=slice
 //          acc_bits=31 max_k=9216 shift_bits=5 acc_depth=256 clock_mhz=200
 // File:    tandem_requant.v: one column's shift-only requantizer (bias, round half up, shift, clamp / bypass)
 // Source:  rtl/lib/tandem_requant.v (hand-written, parameterized)
@@ -25,32 +26,32 @@
 `default_nettype none
 module tandem_requant #(
     // Required (no usable default): a missing override fails elaboration.
-    parameter integer A_BITS        = 0, // output activation width of the hardware
+    parameter integer OUT_A_BITS    = 0, // output activation width of the hardware (max_out_bits)
     parameter integer ACC_BITS      = 0, // accumulator width (<= BIAS_BITS)
     parameter integer SHIFT_BITS    = 0, // shift field width (shifts 0 .. 2^SHIFT_BITS - 1, at most 31)
     parameter integer BIAS_BITS     = 0, // bias, raw output and arithmetic width: the contract's 32
-    parameter integer OUT_BITS_BITS = 0  // width of the out_bits field (holds A_BITS)
+    parameter integer OUT_BITS_BITS = 0  // width of the out_bits field (holds OUT_A_BITS)
 ) (
     input  wire signed [ACC_BITS-1:0]      acc,
     input  wire signed [BIAS_BITS-1:0]     bias,
     input  wire        [SHIFT_BITS-1:0]    shift,
-    input  wire        [OUT_BITS_BITS-1:0] out_bits, // layer output width, 1..A_BITS (larger acts as A_BITS, 0 clamps to 0)
+    input  wire        [OUT_BITS_BITS-1:0] out_bits, // layer output width, 1..OUT_A_BITS (larger acts as OUT_A_BITS, 0 clamps to 0)
     input  wire                            bypass,
-    output wire        [A_BITS-1:0]        act,
+    output wire        [OUT_A_BITS-1:0]        act,
     output wire        [BIAS_BITS-1:0]     raw
 );
     // Parameter check (see tandem_delay_line). The modulo-2^32 argument above
     // needs exactly 32 bits.
     generate
-        if (A_BITS < 1 || ACC_BITS < 2 || ACC_BITS > BIAS_BITS || BIAS_BITS != 32
+        if (OUT_A_BITS < 1 || ACC_BITS < 2 || ACC_BITS > BIAS_BITS || BIAS_BITS != 32
                 || SHIFT_BITS < 1 || SHIFT_BITS > 5 || OUT_BITS_BITS < 1
-                || (1 << OUT_BITS_BITS) <= A_BITS) begin : gen_bad_parameters
-            tandem_requant_needs_BIAS_BITS_32_and_an_OUT_BITS_field_that_holds_A_BITS u_error ();
+                || (1 << OUT_BITS_BITS) <= OUT_A_BITS) begin : gen_bad_parameters
+            tandem_requant_needs_BIAS_BITS_32_and_an_OUT_BITS_field_that_holds_OUT_A_BITS u_error ();
         end
     endgenerate
 
-    // A_BITS as an out_bits-wide constant, to compare with out_bits at equal widths.
-    localparam [OUT_BITS_BITS-1:0] A_BITS_FIELD = A_BITS[OUT_BITS_BITS-1:0];
+    // OUT_A_BITS as an out_bits-wide constant, to compare with out_bits at equal widths.
+    localparam [OUT_BITS_BITS-1:0] OUT_A_BITS_FIELD = OUT_A_BITS[OUT_BITS_BITS-1:0];
 
     // Sign-extend (see tandem_pe for why the sign bit is replicated OUT-IN+1 times).
     wire signed [BIAS_BITS-1:0] acc_wide = {
@@ -64,16 +65,16 @@ module tandem_requant #(
     wire signed [BIAS_BITS-1:0] rounded = acc_plus_bias + $signed(half);
     wire signed [BIAS_BITS-1:0] shifted = rounded >>> shift;
 
-    // Clamp bound 2^out_bits - 1, saturating at the hardware's A_BITS.
-    wire [A_BITS-1:0] all_ones = {A_BITS{1'b1}};
-    wire [A_BITS-1:0] act_max  = (out_bits >= A_BITS_FIELD) ? all_ones : ~(all_ones << out_bits);
+    // Clamp bound 2^out_bits - 1, saturating at the hardware's OUT_A_BITS.
+    wire [OUT_A_BITS-1:0] all_ones = {OUT_A_BITS{1'b1}};
+    wire [OUT_A_BITS-1:0] act_max  = (out_bits >= OUT_A_BITS_FIELD) ? all_ones : ~(all_ones << out_bits);
 
     wire negative  = shifted[BIAS_BITS-1];
-    wire above_max = $unsigned(shifted) > {{(BIAS_BITS - A_BITS){1'b0}}, act_max};
+    wire above_max = $unsigned(shifted) > {{(BIAS_BITS - OUT_A_BITS){1'b0}}, act_max};
 
-    assign act = (bypass || negative) ? {A_BITS{1'b0}}
+    assign act = (bypass || negative) ? {OUT_A_BITS{1'b0}}
                : above_max ? act_max
-               : shifted[A_BITS-1:0];
+               : shifted[OUT_A_BITS-1:0];
     assign raw = acc_plus_bias;
 endmodule
 `default_nettype wire

@@ -3,6 +3,7 @@
 //   tandem hwgen --hw configs/hw-16x16-w8a8.yaml --out rtl/generated/hw-16x16-w8a8
 // Design:  hw-16x16-w8a8
 //          rows=16 cols=16 dataflow=weight_stationary a_bits=8 w_bits=8
+//          max_in_bits=8 max_w_bits=8 max_out_bits=8 wide_operands=slice
 //          acc_bits=31 max_k=9216 shift_bits=5 acc_depth=256 clock_mhz=200
 // File:    tandem_top.v: top level: tandem_core with this design's parameters and port widths
 // Source:  hwgen (hwgen/src/generate.rs)
@@ -15,70 +16,78 @@
 // bits [i*WIDTH +: WIDTH].
 `default_nettype none
 module tandem_top (
-    input  wire         clk,          // clock; every register updates on the rising edge
-    input  wire         rst_n,        // synchronous reset, active low
-    input  wire         wload_valid,  // write one array row of the shadow weight bank
-    input  wire [3:0]   wload_row,    // array row r = 0..15 (K offset within the tile)
-    input  wire [127:0] wload_data,   // 16 x 8-bit signed weights; column c at [c*8 +: 8] = W[n0+c][k0+r]
-    input  wire         wswap,        // swap banks: vectors from the next cycle on use the weights and parameters just loaded
-    input  wire         prm_valid,    // write the requantizer parameters of the shadow bank
-    input  wire [511:0] prm_bias,     // 16 x 32-bit signed biases; column c at [c*32 +: 32]
-    input  wire [79:0]  prm_shift,    // 16 x 5-bit shifts (0..=31); column c at [c*5 +: 5]
-    input  wire [3:0]   prm_out_bits, // the layer's output activation width a_out, 1..=8 (clamp to 2^a_out - 1)
-    input  wire         act_valid,    // an activation vector is presented
-    input  wire [127:0] act_data,     // 16 x 8-bit unsigned activations; row r at [r*8 +: 8] = X[m][k0+r]
-    input  wire         act_first,    // first K-tile: overwrite the accumulator entry instead of adding
-    input  wire         act_last,     // last K-tile: requantize the entry and send it to out_*
-    input  wire         act_bypass,   // last layer: out_act is zero, read the raw acc + bias on out_raw
-    input  wire [7:0]   act_acc_addr, // accumulator entry 0..255 (pixel m - m0 within the M-tile)
-    output wire         out_valid,    // a result vector is on out_* (cycle t + latency for a vector with act_last)
-    output wire         out_bypass,   // the vector's act_bypass
-    output wire [7:0]   out_acc_addr, // the vector's act_acc_addr
-    output wire [127:0] out_act,      // 16 x 8-bit requantized activations; column c at [c*8 +: 8]
-    output wire [511:0] out_raw       // 16 x 32-bit signed acc + bias; column c at [c*32 +: 32]
+    input  wire         clk,             // clock; every register updates on the rising edge
+    input  wire         rst_n,           // synchronous reset, active low
+    input  wire         wload_valid,     // write one array row of the shadow weight bank
+    input  wire [3:0]   wload_row,       // array row r = 0..15 (K offset within the tile)
+    input  wire [127:0] wload_data,      // 16 x 8-bit weight slices; column c at [c*8 +: 8] = slice of W[n0+c][k0+r]
+    input  wire         wload_signed,    // weights are always signed here (max_w_bits = w_bits); drive 1
+    input  wire         wswap,           // swap banks: vectors from the next cycle on use the weights and parameters just loaded
+    input  wire         prm_valid,       // write the requantizer parameters of the shadow bank
+    input  wire [511:0] prm_bias,        // 16 x 32-bit signed biases; column c at [c*32 +: 32]
+    input  wire [79:0]  prm_shift,       // 16 x 5-bit shifts (0..=31); column c at [c*5 +: 5]
+    input  wire [3:0]   prm_out_bits,    // the layer's output activation width a_out, 1..=8 (clamp to 2^a_out - 1)
+    input  wire         act_valid,       // an activation vector is presented
+    input  wire [127:0] act_data,        // 16 x 8-bit unsigned activation slices; row r at [r*8 +: 8] = slice of X[m][k0+r]
+    input  wire         act_first,       // first pass of the first K-tile: overwrite the accumulator entry instead of adding
+    input  wire         act_last,        // last pass of the last K-tile: requantize the entry and send it to out_*
+    input  wire         act_bypass,      // last layer: out_act is zero, read the raw acc + bias on out_raw
+    input  wire [7:0]   act_acc_addr,    // accumulator entry 0..255 (pixel m - m0 within the M-tile)
+    input  wire         act_slice_shift, // every layer fits the PEs (one pass); drive 0
+    output wire         out_valid,       // a result vector is on out_* (cycle t + latency for a vector with act_last)
+    output wire         out_bypass,      // the vector's act_bypass
+    output wire [7:0]   out_acc_addr,    // the vector's act_acc_addr
+    output wire [127:0] out_act,         // 16 x 8-bit requantized activations; column c at [c*8 +: 8]
+    output wire [511:0] out_raw          // 16 x 32-bit signed acc + bias; column c at [c*32 +: 32]
 );
     // Every width is computed once by the generator (hwgen::design::Widths)
     // and passed down; the leaf modules have no defaults to fall back on.
     tandem_core #(
-        .ROWS         (16),        // array rows (K per tile)
-        .COLS         (16),        // array columns (N per tile)
-        .A_BITS       (8),         // activation width
-        .W_BITS       (8),         // weight width
-        .ACC_BITS     (31),        // accumulator width
-        .SHIFT_BITS   (5),         // shift field width
-        .ACC_DEPTH    (256),       // accumulator entries
-        .ROW_BITS     (4),         // wload_row width
-        .ADDR_BITS    (8),         // accumulator address width
-        .SUM_BITS     (20),        // column-sum width
-        .META_BITS    (12),        // per-vector control bits
-        .BIAS_BITS    (32),        // bias / raw output width
-        .OUT_BITS_BITS(4),         // prm_out_bits width
-        .PSUM_BITS    ({
+        .ROWS             (16),        // array rows (K per tile)
+        .COLS             (16),        // array columns (N per tile)
+        .A_BITS           (8),         // activation width
+        .W_BITS           (8),         // weight width
+        .W_UNSIGNED_SLICES(0),         // 1: PEs also take unsigned weight slices
+        .OUT_A_BITS       (8),         // output activation width
+        .ACC_BITS         (31),        // accumulator width
+        .SHIFT_BITS       (5),         // shift field width
+        .ACC_DEPTH        (256),       // accumulator entries
+        .ROW_BITS         (4),         // wload_row width
+        .ADDR_BITS        (8),         // accumulator address width
+        .SUM_BITS         (20),        // column-sum width
+        .SLICE_SHIFT_BITS (1),         // act_slice_shift width
+        .MAX_SLICE_SHIFT  (0),         // largest slice shift (0: one pass)
+        .META_BITS        (13),        // per-vector control bits
+        .BIAS_BITS        (32),        // bias / raw output width
+        .OUT_BITS_BITS    (4),         // prm_out_bits width
+        .PSUM_BITS        ({
             8'd20, 8'd20, 8'd20, 8'd20, 8'd20, 8'd20, 8'd20, 8'd20,
             8'd19, 8'd19, 8'd19, 8'd19, 8'd18, 8'd18, 8'd17, 8'd16
         })  // partial-sum width per row, row r at [r*8 +: 8]
     ) u_core (
-        .clk         (clk),
-        .rst_n       (rst_n),
-        .wload_valid (wload_valid),
-        .wload_row   (wload_row),
-        .wload_data  (wload_data),
-        .wswap       (wswap),
-        .prm_valid   (prm_valid),
-        .prm_bias    (prm_bias),
-        .prm_shift   (prm_shift),
-        .prm_out_bits(prm_out_bits),
-        .act_valid   (act_valid),
-        .act_data    (act_data),
-        .act_first   (act_first),
-        .act_last    (act_last),
-        .act_bypass  (act_bypass),
-        .act_acc_addr(act_acc_addr),
-        .out_valid   (out_valid),
-        .out_bypass  (out_bypass),
-        .out_acc_addr(out_acc_addr),
-        .out_act     (out_act),
-        .out_raw     (out_raw)
+        .clk            (clk),
+        .rst_n          (rst_n),
+        .wload_valid    (wload_valid),
+        .wload_row      (wload_row),
+        .wload_data     (wload_data),
+        .wload_signed   (wload_signed),
+        .wswap          (wswap),
+        .prm_valid      (prm_valid),
+        .prm_bias       (prm_bias),
+        .prm_shift      (prm_shift),
+        .prm_out_bits   (prm_out_bits),
+        .act_valid      (act_valid),
+        .act_data       (act_data),
+        .act_first      (act_first),
+        .act_last       (act_last),
+        .act_bypass     (act_bypass),
+        .act_acc_addr   (act_acc_addr),
+        .act_slice_shift(act_slice_shift),
+        .out_valid      (out_valid),
+        .out_bypass     (out_bypass),
+        .out_acc_addr   (out_acc_addr),
+        .out_act        (out_act),
+        .out_raw        (out_raw)
     );
 endmodule
 `default_nettype wire
