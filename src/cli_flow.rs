@@ -53,8 +53,17 @@ fn print_summary(summary: &flow::FlowSummary, report: &report::Report) {
         summary.test_images
     );
     println!(
-        "  design       {} ({}x{}, a_bits={} w_bits={} acc_bits={} shift_bits={}); {} changes to the config as written",
-        hw.name, hw.rows, hw.cols, hw.a_bits, hw.w_bits, hw.acc_bits, hw.shift_bits, hw.changes.len()
+        "  design       {} ({}x{}, a_bits={} w_bits={} serving layers up to {}x{} bits in passes, acc_bits={} shift_bits={}); {} changes to the config as written",
+        hw.name,
+        hw.rows,
+        hw.cols,
+        hw.a_bits,
+        hw.w_bits,
+        hw.max_in_bits,
+        hw.max_w_bits,
+        hw.acc_bits,
+        hw.shift_bits,
+        hw.changes.len()
     );
     for change in &hw.changes {
         println!("               {change}");

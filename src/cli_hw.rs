@@ -274,8 +274,8 @@ fn run_sim_gemm(args: SimGemmArgs) -> Result<()> {
     let utilization =
         check.macs as f64 / (check.cycles.max(1) as f64 * config.rows as f64 * config.cols as f64);
     println!(
-        "{}: {} random GEMMs, {} values compared, {} mismatches",
-        config.name, check.cases, check.values, check.mismatches
+        "{}: {} random GEMMs ({} in operand-slice passes), {} values compared, {} mismatches",
+        config.name, check.cases, check.sliced_cases, check.values, check.mismatches
     );
     println!(
         "cycles: {} measured, {} from the schedule formula; {} MACs, utilization {:.1}%; {:.0} simulated cycles/s in {seconds:.1} s",
@@ -300,6 +300,7 @@ fn run_sim_gemm(args: SimGemmArgs) -> Result<()> {
                 "hw": design.summary(),
                 "mismatches": check.mismatches,
                 "cases": check.cases,
+                "sliced_cases": check.sliced_cases,
                 "cycles": check.cycles,
                 "model_cycles": check.model_cycles,
                 "values": check.values,
@@ -379,12 +380,19 @@ fn print_network_table(
 ) {
     let config = &design.config;
     println!(
-        "{} on {} ({}x{} array), {} {dataset} test images in groups of {}, figures summed over all images:",
-        model.name, config.name, config.rows, config.cols, summary.images, summary.batch
+        "{} on {} ({}x{} array of {}-bit x {}-bit PEs), {} {dataset} test images in groups of {}, figures summed over all images:",
+        model.name,
+        config.name,
+        config.rows,
+        config.cols,
+        config.a_bits,
+        config.w_bits,
+        summary.images,
+        summary.batch
     );
     println!(
-        "{:<8} {:<9} {:>16} {:>12} {:>12} {:>12} {:>8} {:>10}",
-        "layer", "kind", "GEMM MxKxN", "MACs", "cycles", "model", "util", "mismatch"
+        "{:<8} {:<9} {:>16} {:>12} {:>6} {:>12} {:>12} {:>8} {:>10}",
+        "layer", "kind", "GEMM MxKxN", "MACs", "passes", "cycles", "model", "util", "mismatch"
     );
     for layer in &summary.layers {
         let stats = &layer.stats;
@@ -392,12 +400,18 @@ fn print_network_table(
             .gemm
             .map(|g| format!("{}x{}x{}", g.m, g.k, g.n))
             .unwrap_or_else(|| "host".into());
+        let passes = if layer.on_rtl {
+            stats.passes.to_string()
+        } else {
+            "-".into()
+        };
         println!(
-            "{:<8} {:<9} {:>16} {:>12} {:>12} {:>12} {:>7.1}% {:>10}",
+            "{:<8} {:<9} {:>16} {:>12} {:>6} {:>12} {:>12} {:>7.1}% {:>10}",
             stats.name,
             stats.kind,
             gemm,
             stats.macs,
+            passes,
             stats.cycles,
             stats.model_cycles,
             layer.utilization * 100.0,

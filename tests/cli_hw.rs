@@ -34,7 +34,12 @@ fn last_json(output: &Output) -> serde_json::Value {
 }
 
 fn random_model(dir: &Path, width: &str) {
-    let made = tandem(&[
+    random_model_with(dir, width, &[]);
+}
+
+/// [`random_model`] with `extra` arguments (e.g. `--first-last-wbits 8`).
+fn random_model_with(dir: &Path, width: &str, extra: &[&str]) {
+    let mut args = vec![
         "model",
         "random",
         "--topology",
@@ -51,7 +56,9 @@ fn random_model(dir: &Path, width: &str) {
         "1",
         "--out",
         dir.to_str().unwrap(),
-    ]);
+    ];
+    args.extend_from_slice(extra);
+    let made = tandem(&args);
     assert!(made.status.success(), "{}", stderr(&made));
 }
 
@@ -86,8 +93,21 @@ fn hwgen_writes_design_and_requant_images() {
     let dir = tempfile::tempdir().unwrap();
     let model = dir.path().join("m");
     random_model(&model, "0.125");
+    // The preset without its widest-layer fields: resolution must add them.
+    let native = dir.path().join("native.yaml");
+    let without_layer_bits = |text: String| {
+        text.lines()
+            .filter(|line| !line.starts_with("max_in_bits") && !line.starts_with("max_w_bits"))
+            .collect::<Vec<_>>()
+            .join("\n")
+    };
+    std::fs::write(
+        &native,
+        without_layer_bits(std::fs::read_to_string(preset("hw-16x16-w4a4.yaml")).unwrap()),
+    )
+    .unwrap();
     let out = dir.path().join("hw");
-    let (run, value) = hwgen_json(&preset("hw-16x16-w4a4.yaml"), &model, &out);
+    let (run, value) = hwgen_json(native.to_str().unwrap(), &model, &out);
     assert_eq!(value["top"], "tandem_top");
     for file in [
         "tandem_top.v",
@@ -101,23 +121,43 @@ fn hwgen_writes_design_and_requant_images() {
     ] {
         assert!(out.join(file).is_file(), "{file} missing");
     }
-    // Resolved for the model: the 8-bit image input needs 8-bit activations,
-    // and the JSON says so (not only a note on stderr).
+    // Resolved for the model: the PEs stay 4-bit, and the 8-bit image input
+    // widens the widest layer input (conv1 runs in passes); the JSON says so
+    // (not only a note on stderr).
     let top = std::fs::read_to_string(out.join("tandem_top.v")).unwrap();
     assert!(
-        top.contains("a_bits=8") && top.contains("Changed: a_bits 4 -> 8 because layer conv1"),
+        top.contains("a_bits=4")
+            && top.contains("max_in_bits=8")
+            && top.contains("Changed: max_in_bits 4 -> 8 because layer conv1"),
         "the banner does not show the resolved config and its changes"
     );
-    assert_eq!(value["hw"]["a_bits"], 8);
+    assert_eq!(value["hw"]["a_bits"], 4);
+    assert_eq!(value["hw"]["max_in_bits"], 8);
     let changes = value["hw"]["changes"].as_array().unwrap();
     assert!(
         changes[0]
             .as_str()
             .unwrap()
-            .starts_with("a_bits 4 -> 8 because layer conv1"),
+            .starts_with("max_in_bits 4 -> 8 because layer conv1 takes 8-bit input activations (on 4-bit x 4-bit PEs: 2 passes)"),
         "{changes:?}"
     );
-    assert!(stderr(&run).contains("note: hw-16x16-w4a4: a_bits 4 -> 8"));
+    assert!(stderr(&run).contains("note: hw-16x16-w4a4: max_in_bits 4 -> 8"));
+
+    // `wide_operands: widen` keeps the old behaviour as an explicit choice.
+    let widen = dir.path().join("widen.yaml");
+    std::fs::write(
+        &widen,
+        std::fs::read_to_string(&native)
+            .unwrap()
+            .replace("wide_operands: slice", "wide_operands: widen"),
+    )
+    .unwrap();
+    let (run, widened) = hwgen_json(widen.to_str().unwrap(), &model, &dir.path().join("wide"));
+    assert_eq!(widened["hw"]["a_bits"], 8);
+    assert_eq!(widened["hw"]["wide_operands"], "widen");
+    assert!(stderr(&run).contains(
+        "a_bits 4 -> 8 because layer conv1 takes 8-bit input activations (wide_operands: widen)"
+    ));
     for key in [
         "rows",
         "cols",
@@ -291,6 +331,55 @@ fn sim_gemm_json_reports_zero_mismatches() {
     assert_eq!(value["cycles"], value["model_cycles"]);
 }
 
+/// A W4A4 model with 8-bit input and 8-bit first and last weights on the
+/// 2-bit preset: the array stays 2-bit x 2-bit and every layer runs in
+/// passes, bit-exact.
+#[test]
+fn sim_network_on_the_2_bit_preset_runs_every_layer_in_passes() {
+    if !have_verilator() {
+        return;
+    }
+    if !Path::new("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz").exists() {
+        eprintln!(
+            "SKIPPED: Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m");
+    random_model_with(&model, "0.125", &["--first-last-wbits", "8"]);
+    let run = tandem(&[
+        "sim",
+        "network",
+        "--hw",
+        &preset("hw-16x16-w2a2.yaml"),
+        "--model",
+        model.to_str().unwrap(),
+        "--images",
+        "2",
+        "--json",
+    ]);
+    assert!(run.status.success(), "{}", stderr(&run));
+    let value = last_json(&run);
+    assert_eq!(value["hw"]["a_bits"], 2);
+    assert_eq!(value["hw"]["w_bits"], 2);
+    assert_eq!(value["mismatches"], 0);
+    let compute: Vec<&serde_json::Value> = value["layers"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|l| l["on_rtl"] == true)
+        .collect();
+    assert_eq!(compute.len(), 7);
+    for layer in &compute {
+        assert!(layer["passes"].as_u64().unwrap() > 1, "{layer}");
+        assert_eq!(layer["cycles"], layer["model_cycles"], "{layer}");
+    }
+    // conv1: 8-bit pixels x 8-bit weights on 2-bit PEs = 4 x 4 passes.
+    assert_eq!(compute[0]["passes"], 16);
+    assert!(stdout(&run).contains("passes"), "the table shows passes");
+}
+
 #[test]
 fn sim_network_json_on_real_images() {
     if !have_verilator() {
@@ -329,7 +418,14 @@ fn sim_network_json_on_real_images() {
     let mut total = 0;
     for layer in layers {
         assert_eq!(layer["cycles"], layer["model_cycles"], "{layer}");
-        for key in ["name", "macs", "cycles", "model_cycles", "utilization"] {
+        for key in [
+            "name",
+            "macs",
+            "passes",
+            "cycles",
+            "model_cycles",
+            "utilization",
+        ] {
             assert!(layer.get(key).is_some(), "layer lacks {key}");
         }
         total += layer["cycles"].as_u64().unwrap();

@@ -32,6 +32,9 @@ fn random_alexnet_cifar_on_8x8_is_bit_exact() {
     assert!(refused.to_string().contains("conv1"), "{refused}");
 
     let design = hwgen::resolve(&base, Some(&model)).unwrap();
+    // The PEs stay 4-bit: conv1 (8-bit pixels, 8-bit weights) and the last
+    // layer (8-bit weights) run in 2 x 2 passes.
+    assert_eq!((design.config.a_bits, design.config.w_bits), (4, 4));
     let options = ArrayOptions {
         trace: sim::TraceFormat::from_env().unwrap(),
         trace_path: None,
@@ -53,6 +56,22 @@ fn random_alexnet_cifar_on_8x8_is_bit_exact() {
         run.first_mismatch.clone().unwrap_or_default()
     );
     assert_eq!(run.predictions, run.golden_predictions);
+    let passes: Vec<u32> = run
+        .layers
+        .iter()
+        .filter(|l| l.on_rtl())
+        .map(|l| l.passes)
+        .collect();
+    assert_eq!(passes.first(), Some(&4), "{passes:?}");
+    assert_eq!(
+        passes.last(),
+        Some(&2),
+        "4-bit activations x 8-bit weights: {passes:?}"
+    );
+    assert!(
+        passes[1..passes.len() - 1].iter().all(|&p| p == 1),
+        "{passes:?}"
+    );
     for layer in &run.layers {
         assert_eq!(layer.cycles, layer.model_cycles, "layer {}", layer.name);
         if layer.on_rtl() {
@@ -62,6 +81,65 @@ fn random_alexnet_cifar_on_8x8_is_bit_exact() {
         }
         assert!(layer.values > 0);
     }
+}
+
+/// Run two structured images through `model` on `design`; assert bit-exact
+/// results and measured cycles equal to the formula on every layer; return
+/// the passes of the compute layers.
+fn run_exact(design: &hwgen::Design, model: &golden::model::Model) -> Vec<u32> {
+    let mut array = ArraySim::new(design, &ArrayOptions::default()).unwrap();
+    let images: Vec<Vec<i32>> = (0..2)
+        .map(|n| (0..1024).map(|i: i32| (i * 13 + n * 71) % 256).collect())
+        .collect();
+    let run = run_network(&mut array, model, &images, |_| {}).unwrap();
+    assert_eq!(
+        run.mismatches(),
+        0,
+        "{}: first mismatch: {}",
+        design.config.name,
+        run.first_mismatch.clone().unwrap_or_default()
+    );
+    for layer in &run.layers {
+        assert_eq!(layer.cycles, layer.model_cycles, "layer {}", layer.name);
+    }
+    run.layers
+        .iter()
+        .filter(|l| l.on_rtl())
+        .map(|l| l.passes)
+        .collect()
+}
+
+/// The checked-in 16x16 W4A4 preset runs a W4A4 model with 8-bit input and
+/// 8-bit first and last weights as it is (no resolution needed), and a
+/// W4A4 model runs on an 8x8 array of 2-bit PEs, every layer in passes.
+#[test]
+fn w4a4_models_on_native_4_bit_and_2_bit_arrays() {
+    if !sim::verilator_available() {
+        eprintln!("SKIPPED: verilator is not on PATH (make test installs it)");
+        return;
+    }
+    let topology = Topology::new(Preset::AlexnetCifar, 0.0625, 1, 10).unwrap();
+    let bits = RandomBits {
+        w_bits: 4,
+        a_bits: 4,
+        first_last_w_bits: Some(8),
+    };
+    let model = random_model(&topology, bits, 5).unwrap();
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let preset =
+        hwgen::Design::preset(&root, std::path::Path::new("configs/hw-16x16-w4a4.yaml")).unwrap();
+    assert!(preset.unsupported_layers(&model).is_empty());
+    let passes = run_exact(&preset, &model);
+    assert_eq!(passes.first(), Some(&4), "{passes:?}");
+
+    let w2a2 = HwConfig::array("test-8x8-w2a2", 8, 8, 2, 2, 64).with_max_k(1024);
+    let design = hwgen::resolve(&w2a2, Some(&model)).unwrap();
+    assert_eq!((design.config.a_bits, design.config.w_bits), (2, 2));
+    let passes = run_exact(&design, &model);
+    // 8-bit x 8-bit conv1: 4 x 4; hidden 4-bit x 4-bit: 2 x 2; last 4 x 8: 2 x 4.
+    assert_eq!(passes.first(), Some(&16), "{passes:?}");
+    assert_eq!(passes.last(), Some(&8), "{passes:?}");
+    assert!(passes.iter().all(|&p| p > 1), "{passes:?}");
 }
 
 /// Images in groups (one GEMM per layer per group, rows stacked): still
