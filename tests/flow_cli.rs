@@ -74,6 +74,9 @@ fn tiny_flow_runs_end_to_end() {
     assert!(summary["student_accuracy"].as_f64().unwrap() > 0.0);
     for layer in summary["layers"].as_array().unwrap() {
         assert_eq!(layer["cycles"], layer["model_cycles"], "{layer}");
+        // 8-bit PEs: every compute layer fits in one pass.
+        let passes = if layer["on_rtl"] == true { 1 } else { 0 };
+        assert_eq!(layer["passes"], passes, "{layer}");
     }
     for artifact in ["model", "rtl", "sim", "report"] {
         let path = summary["artifacts"][artifact].as_str().unwrap();
