@@ -175,6 +175,7 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
         headline.utilization * 100.0,
         headline.basis
     );
+    println!("passes      {}", report.slice_passes.sentence());
     if let Some(best) = report.batches.last().filter(|b| b.throughput.batch > 1) {
         println!(
             "            {:.0} images/s at batch {} [modeled]",

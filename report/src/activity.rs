@@ -19,14 +19,15 @@ use crate::registers::{RegisterInventory, Role};
 use golden::contract::{self, INPUT_BITS};
 use golden::model::Model;
 use hwgen::schedule::tiles;
-use hwgen::{Design, GemmShape};
+use hwgen::{Design, GemmShape, Passes};
 use serde::Serialize;
 
 /// What the report breaks energy down by.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum ActionKind {
-    /// The PE multipliers, at the layer's activation and weight widths.
+    /// The PE multipliers, at the widths of the operand slices they see
+    /// (the layer's own widths when it fits the PEs).
     Multiply,
     /// The PE adders (partial sum + product).
     PeAdd,
@@ -82,13 +83,13 @@ impl ActionKind {
     pub fn description(self) -> &'static str {
         match self {
             ActionKind::Multiply => {
-                "event: a useful MAC; units: a_in x w bit products (table: multiply, scaled by a*w)"
+                "event: a useful MAC in one pass (passes per MAC: ceil(a_in/A) x ceil(w/W)); units: a_slice x w_slice bit products, a_in x w per MAC over all passes (table: multiply, scaled by a*w)"
             }
             ActionKind::PeAdd => {
-                "event: a useful MAC; bits: the partial-sum adder of its row at the layer's widths (table: add)"
+                "event: a useful MAC in one pass; bits: the partial-sum adder of its row at the pass's slice widths (table: add)"
             }
             ActionKind::WeightLoad => {
-                "event: a weight register (rows x cols per tile, padding included); bits: weights + bias/shift, input register and bank (table: register)"
+                "event: a weight register (rows x cols per tile and weight slice, padding included); bits: weights + bias/shift (+ row signedness), input register and bank (table: register)"
             }
             ActionKind::ActivationMove => {
                 "event: a vector passing a PE (vectors x rows x cols); bits: activation + bank bit per PE, input, skew and control registers (table: register)"
@@ -97,16 +98,16 @@ impl ActionKind {
                 "event: a PE partial-sum write (vectors x rows x cols); bits: hardware psum widths + output de-skew (table: register)"
             }
             ActionKind::Accumulator => {
-                "event: a vector in a column (vectors x cols); bits: read + write + output register, plus the add (table: register, add)"
+                "event: a vector in a column (vectors x cols, every pass); bits: read + write + output register, plus the add and, with operand slices, the slice shift (table: register, add)"
             }
             ActionKind::Requantize => {
                 "event: a useful output; four 32-bit adds each (logits: one), plus result/output registers (table: add, register)"
             }
             ActionKind::ActivationBuffer => {
-                "events: vectors read (k_len x a_in bits), result vectors written (a_out or 32 bits per output), image values (table: sram at the buffer's capacity)"
+                "events: vectors read, one per pixel and pass (k_len x a_slice bits), result vectors written (a_out or 32 bits per output), image values (table: sram at the buffer's capacity)"
             }
             ActionKind::WeightBuffer => {
-                "event: a weight read for a tile load or written once per batch (+ bias/shift bits) (table: sram at the buffer's capacity)"
+                "event: a weight read for a tile load (w_slice bits per weight slice) or written once per batch (+ bias/shift bits) (table: sram at the buffer's capacity)"
             }
             ActionKind::Dram => {
                 "event: a 64-bit access; weights + bias/shift once per batch, the 8-bit images, the 32-bit logits (table: dram)"
@@ -257,15 +258,21 @@ pub struct LayerActivity {
     pub batch: usize,
     /// The batched GEMM (M = batch x pixels).
     pub shape: GemmShapeJson,
-    /// Useful multiply-accumulates (`M * K * N`).
+    /// Useful multiply-accumulates (`M * K * N`), each counted once however
+    /// many passes it takes.
     pub macs: u64,
-    /// Tiles of the canonical schedule.
+    /// How the layer's operands split into the PEs' native widths: one pass
+    /// per (activation slice, weight slice) pair.
+    pub passes: Passes,
+    /// Tiles of the canonical schedule (one per weight slice of every
+    /// K-tile).
     pub tiles: u64,
-    /// Activation vectors streamed (one per cycle of work).
+    /// Activation vectors streamed (one per cycle of work; one per pixel
+    /// and activation slice in every tile).
     pub vectors: u64,
     /// Vectors that carry `act_last` (each yields one result vector).
     pub output_vectors: u64,
-    /// Weight rows written (`rows` per tile).
+    /// Weight rows written (`rows` per tile, weight slices included).
     pub weight_rows_loaded: u64,
     pub terms: Vec<Term>,
 }
@@ -322,19 +329,40 @@ impl Terms {
     }
 }
 
-/// Width of the partial sum leaving row `r` (0-based) at activation width
-/// `a` and weight width `w`: the exact sum of `r + 1` products, capped at
-/// the accumulator width (as `tandem_systolic_array` sizes it).
-fn psum_bits(a: u32, w: u32, r: usize, acc_bits: u32) -> u32 {
-    (a + w + contract::ceil_log2(r + 1)).min(acc_bits)
+/// Bits of operand slice `slice` of a `layer_bits`-wide operand cut into
+/// `native`-bit digits (least significant first): `native` for every slice
+/// but the top one, which holds the rest. A layer that fits the PEs has one
+/// slice of `layer_bits` bits (it zero-/sign-extends into the datapath).
+/// Over all slices the widths add up to `layer_bits`.
+pub fn slice_bits(layer_bits: u32, native: u32, slice: u32) -> u32 {
+    native.min(layer_bits.saturating_sub(slice * native))
 }
 
-/// Count every action of `work` for a batch of `batch` images on `config`.
+/// Bits of the partial sum leaving row `r` (0-based) that switch in a pass
+/// of `a`-bit activation and `w`-bit weight slices: the exact sum of
+/// `r + 1` such products, at most the row's hardware width
+/// (`Widths::psum_bits`, itself capped at the accumulator width). In a pass
+/// of unsigned lower weight slices every product is non-negative, so the
+/// PE's extra multiplier bit (`unsigned_weight_slices`) is a constant 0 and
+/// is not counted; a signed top slice of `w` bits has `a + w`-bit products.
+fn pass_psum_bits(design: &Design, a: u32, w: u32, r: usize) -> u32 {
+    (a + w + contract::ceil_log2(r + 1)).min(design.widths.psum_bits[r])
+}
+
+/// Count every action of `work` for a batch of `batch` images on `design`.
 ///
 /// A batch streams its images' pixels as one GEMM of `M = batch * m` rows
 /// (linear layers: `M = batch`), so weight tiles are loaded once per M-tile
 /// of `acc_depth` pixels rather than once per image; weights are fetched
 /// from DRAM once per batch.
+///
+/// A layer wider than the PEs runs in operand-slice passes
+/// (`design.passes(in_bits, w_bits)`): every (K-tile, weight slice) is a
+/// tile of its own and streams its pixels once per activation slice. Each
+/// pass is counted at the widths the PEs see in it: activation slice `i`
+/// has [`slice_bits`]`(in_bits, a_bits, i)` bits, weight slice `j`
+/// `slice_bits(w_bits, w_bits_native, j)`. Arithmetic is priced at those
+/// widths, registers at the hardware's for every vector of every pass.
 pub fn count_layer(design: &Design, work: &LayerWork, batch: usize) -> LayerActivity {
     let batch = batch.max(1);
     let config = &design.config;
@@ -344,6 +372,11 @@ pub fn count_layer(design: &Design, work: &LayerWork, batch: usize) -> LayerActi
     let shift = design.widths.shift_bits;
     let in_bits = u32::from(work.in_bits);
     let w_bits = u32::from(work.w_bits);
+    let passes = design.passes(work.in_bits, work.w_bits);
+    let act_slice_bits =
+        |slice: u32| u64::from(slice_bits(in_bits, u32::from(config.a_bits), slice));
+    let weight_slice_bits =
+        |slice: u32| u64::from(slice_bits(w_bits, u32::from(config.w_bits), slice));
     let shape = GemmShape {
         m: work.shape.m * batch,
         k: work.shape.k,
@@ -356,8 +389,10 @@ pub fn count_layer(design: &Design, work: &LayerWork, batch: usize) -> LayerActi
     let registers = RegisterInventory::of(design);
     let activation_bits_per_vector = registers.role_bits(Role::Activation);
     let psum_bits_per_vector = registers.role_bits(Role::Psum);
-    // A tile load writes one of the two weight and parameter banks, the
-    // weight input register once per array row, the parameter inputs once.
+    // A tile load writes one of the two weight and parameter banks (the
+    // rows' signedness bits included when the PEs take unsigned slices),
+    // the weight input register once per array row, the parameter inputs
+    // once.
     let weight_load_bits_per_tile = registers.role_bits(Role::WeightBank) / 2
         + rows as u64 * registers.role_bits(Role::WeightInput)
         + registers.role_bits(Role::ParamBank) / 2
@@ -369,6 +404,17 @@ pub fn count_layer(design: &Design, work: &LayerWork, batch: usize) -> LayerActi
         registers.role_bits(Role::AccOut),
         cols as u64 * u64::from(acc)
     );
+    // The slice shifter in front of each column's accumulator adder (only
+    // in designs that serve layers wider than the PEs): a logarithmic
+    // barrel shifter of `slice_shift_bits` stages of `acc_bits` 2:1
+    // multiplexers, every column sum of every vector passes it (a shift of
+    // 0 included). Each multiplexer bit is priced as one adder bit, an
+    // upper bound (docs/energy-area.md).
+    let slice_shift_bits_per_column = if design.widths.max_slice_shift > 0 {
+        u64::from(design.widths.slice_shift_bits) * u64::from(acc)
+    } else {
+        0
+    };
     // Requantizer arithmetic per output value, in 32-bit add equivalents:
     // bias add, rounding add, barrel shift and clamp compare for hidden
     // layers; just the bias add for logits.
@@ -376,40 +422,91 @@ pub fn count_layer(design: &Design, work: &LayerWork, batch: usize) -> LayerActi
 
     let mut terms = Terms::default();
     let (mut macs, mut tile_count, mut vectors, mut output_vectors) = (0u64, 0u64, 0u64, 0u64);
-    for tile in tiles(config, shape) {
+    use ActionKind as K;
+    use Primitive as P;
+    for tile in tiles(config, shape, passes) {
         let (m, k, n) = (tile.m_len as u64, tile.k_len as u64, tile.n_len as u64);
         let tile_macs = m * k * n;
-        macs += tile_macs;
+        // Each (K-tile, N-tile, M-tile) is one tile per weight slice; its
+        // useful MACs are counted once, with the last weight slice.
+        if tile.weight_slice + 1 == passes.weight_slices {
+            macs += tile_macs;
+        }
         tile_count += 1;
-        vectors += m;
-        use ActionKind as K;
-        use Primitive as P;
-        terms.add(
-            K::Multiply,
-            P::Multiply,
-            None,
-            "MACs (units: a_in*w bit products)",
-            tile_macs,
-            tile_macs * u64::from(in_bits * w_bits),
-        );
-        // Only the k_len used rows add a non-zero product; row r's adder is
-        // as wide as the exact sum of r + 1 products at the layer's widths.
-        let add_bits_per_pixel_column: u64 = (0..tile.k_len)
-            .map(|r| u64::from(psum_bits(in_bits, w_bits, r, acc)))
-            .sum();
-        terms.add(
-            K::PeAdd,
-            P::Add,
-            None,
-            "MACs (units: partial-sum adder bits)",
-            tile_macs,
-            m * n * add_bits_per_pixel_column,
-        );
+        let tile_vectors = tile.vectors() as u64;
+        vectors += tile_vectors;
+        let w_slice = weight_slice_bits(tile.weight_slice);
+
+        // One pass per activation slice: its m vectors.
+        for act_slice in 0..passes.act_slices {
+            let a_slice = act_slice_bits(act_slice);
+            // The bit products of all passes add up to in_bits * w_bits per
+            // MAC (the slice widths add up to the layer's), so slicing
+            // leaves the multiply units unchanged; it multiplies the events.
+            terms.add(
+                K::Multiply,
+                P::Multiply,
+                None,
+                "MAC slice products, one per pass (units: a_slice*w_slice bit products)",
+                tile_macs,
+                tile_macs * a_slice * w_slice,
+            );
+            // Only the k_len used rows add a non-zero product; row r's adder
+            // switches as many bits as the exact sum of r + 1 products at
+            // the pass's slice widths.
+            let add_bits_per_pixel_column: u64 = (0..tile.k_len)
+                .map(|r| u64::from(pass_psum_bits(design, a_slice as u32, w_slice as u32, r)))
+                .sum();
+            terms.add(
+                K::PeAdd,
+                P::Add,
+                None,
+                "MAC slice products, one per pass (units: partial-sum adder bits)",
+                tile_macs,
+                m * n * add_bits_per_pixel_column,
+            );
+            terms.add(
+                K::ActivationBuffer,
+                P::Sram,
+                Some(Buffer::Activation),
+                "im2col vectors read, one per pixel and pass (units: k_len x a_slice bits each)",
+                m,
+                m * k * a_slice,
+            );
+            if tile.ends_sum(act_slice) {
+                output_vectors += m;
+                terms.add(
+                    K::Requantize,
+                    P::Add,
+                    None,
+                    "outputs requantized (units: 32-bit add equivalents x 32)",
+                    m * n,
+                    m * n * requant_adds * 32,
+                );
+                terms.add(
+                    K::Requantize,
+                    P::Register,
+                    None,
+                    "result vectors registered",
+                    m,
+                    m * result_bits_per_vector,
+                );
+                terms.add(
+                    K::ActivationBuffer,
+                    P::Sram,
+                    Some(Buffer::Activation),
+                    "result vectors written (units: n outputs x a_out or 32 bits each)",
+                    m,
+                    m * n * work.output_value_bits(),
+                );
+            }
+        }
+
         terms.add(
             K::WeightLoad,
             P::Register,
             None,
-            "weight registers written (rows x cols per tile, padding included)",
+            "weight registers written (rows x cols per tile and weight slice, padding included)",
             (rows * cols) as u64,
             weight_load_bits_per_tile,
         );
@@ -418,81 +515,54 @@ pub fn count_layer(design: &Design, work: &LayerWork, batch: usize) -> LayerActi
             P::Register,
             None,
             "PE activation moves (vectors x rows x cols)",
-            m * (rows * cols) as u64,
-            m * activation_bits_per_vector,
+            tile_vectors * (rows * cols) as u64,
+            tile_vectors * activation_bits_per_vector,
         );
         terms.add(
             K::PsumMove,
             P::Register,
             None,
             "PE partial-sum writes (vectors x rows x cols)",
-            m * (rows * cols) as u64,
-            m * psum_bits_per_vector,
+            tile_vectors * (rows * cols) as u64,
+            tile_vectors * psum_bits_per_vector,
         );
         terms.add(
             K::Accumulator,
             P::Register,
             None,
             "accumulator read + write + output register (vectors x cols)",
-            m * cols as u64,
-            m * cols as u64 * accumulator_bits_per_column,
+            tile_vectors * cols as u64,
+            tile_vectors * cols as u64 * accumulator_bits_per_column,
         );
         terms.add(
             K::Accumulator,
             P::Add,
             None,
             "accumulator adds (vectors x cols)",
-            m * cols as u64,
-            m * cols as u64 * u64::from(acc),
+            tile_vectors * cols as u64,
+            tile_vectors * cols as u64 * u64::from(acc),
         );
-        if tile.last_k {
-            output_vectors += m;
+        if slice_shift_bits_per_column > 0 {
             terms.add(
-                K::Requantize,
+                K::Accumulator,
                 P::Add,
                 None,
-                "outputs requantized (units: 32-bit add equivalents x 32)",
-                m * n,
-                m * n * requant_adds * 32,
-            );
-            terms.add(
-                K::Requantize,
-                P::Register,
-                None,
-                "result vectors registered",
-                m,
-                m * result_bits_per_vector,
-            );
-            terms.add(
-                K::ActivationBuffer,
-                P::Sram,
-                Some(Buffer::Activation),
-                "result vectors written (units: n outputs x a_out or 32 bits each)",
-                m,
-                m * n * work.output_value_bits(),
+                "slice shifts before the accumulator add (vectors x cols; units: shifter stages x acc_bits multiplexer bits, priced as adder bits)",
+                tile_vectors * cols as u64,
+                tile_vectors * cols as u64 * slice_shift_bits_per_column,
             );
         }
-        terms.add(
-            K::ActivationBuffer,
-            P::Sram,
-            Some(Buffer::Activation),
-            "im2col vectors read (units: k_len x a_in bits each)",
-            m,
-            m * k * u64::from(in_bits),
-        );
         terms.add(
             K::WeightBuffer,
             P::Sram,
             Some(Buffer::Weight),
-            "weights read for tile loads (units: weights x w + bias/shift bits)",
+            "weights read for tile loads (units: weights x w_slice + bias/shift bits)",
             n * k,
-            n * k * u64::from(w_bits) + n * (32 + u64::from(shift)) + 5,
+            n * k * w_slice + n * (32 + u64::from(shift)) + 5,
         );
     }
 
     // Once per layer and batch.
-    use ActionKind as K;
-    use Primitive as P;
     let outputs = shape.m as u64 * shape.n as u64;
     let weight_bits = work.weight_bits(design.widths.shift_bits);
     terms.add(
@@ -547,6 +617,7 @@ pub fn count_layer(design: &Design, work: &LayerWork, batch: usize) -> LayerActi
         batch,
         shape: shape.into(),
         macs,
+        passes,
         tiles: tile_count,
         vectors,
         output_vectors,
@@ -592,5 +663,27 @@ impl BufferSizes {
             Buffer::Weight => self.weight_buffer_bits,
         };
         bits as f64 / 8.0 / 1024.0
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::slice_bits;
+
+    #[test]
+    fn slice_widths_add_up_to_the_layers() {
+        // 7 bits on 3-bit PEs: 3 + 3 + 1; 8 on 4: 4 + 4; a narrower layer:
+        // one slice of its own width.
+        assert_eq!([0, 1, 2].map(|s| slice_bits(7, 3, s)), [3, 3, 1]);
+        assert_eq!([0, 1].map(|s| slice_bits(8, 4, s)), [4, 4]);
+        assert_eq!(slice_bits(2, 4, 0), 2);
+        for layer in 1..=16u32 {
+            for native in 1..=16u32 {
+                let slices = layer.div_ceil(native);
+                let total: u32 = (0..slices).map(|s| slice_bits(layer, native, s)).sum();
+                assert_eq!(total, layer, "{layer} bits on {native}-bit PEs");
+                assert!((0..slices).all(|s| slice_bits(layer, native, s) > 0));
+            }
+        }
     }
 }

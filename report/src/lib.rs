@@ -195,16 +195,84 @@ pub struct LayerReport {
     /// `None`: logits (32-bit).
     pub out_bits: Option<u8>,
     pub macs: u64,
+    /// Operand-slice passes: `act_slices * weight_slices` (1 when the
+    /// layer's operands fit the PEs' native widths).
+    pub passes: u32,
+    /// `ceil(in_bits / a_bits)`.
+    pub act_slices: u32,
+    /// `ceil(w_bits / native w_bits)`.
+    pub weight_slices: u32,
     /// Measured RTL cycles per image (mean over the simulated images).
     pub cycles_measured: Option<f64>,
-    /// `hwgen::gemm_cycles` for the layer's GEMM (batch 1).
+    /// `hwgen::gemm_cycles` for the layer's GEMM in its passes (batch 1).
     pub cycles_modeled: u64,
+    /// `hwgen::gemm_cycles` for the same GEMM in one pass: what PEs as
+    /// wide as the layer's operands would need at the same array shape.
+    pub cycles_one_pass: u64,
     pub utilization_measured: Option<f64>,
     pub utilization_modeled: f64,
     /// Actions counted at batch 1.
     pub activity: LayerActivity,
     /// Energy at batch 1 (modeled).
     pub energy: LayerEnergy,
+}
+
+/// Cycles the operand-slice passes cost, per image at batch 1 (modeled):
+/// every compute layer in its passes against the same layers in one pass
+/// each, i.e. against PEs as wide as the widest layer (`max_in_bits` x
+/// `max_w_bits`) at the same array shape and accumulator depth.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+pub struct SlicePassCost {
+    /// Layers that run in more than one pass.
+    pub layers_in_passes: usize,
+    /// The most passes any layer takes.
+    pub max_passes: u32,
+    /// Sum of `hwgen::gemm_cycles(config, shape, passes)`.
+    pub cycles: u64,
+    /// Sum of `hwgen::gemm_cycles(config, shape, Passes::ONE)`.
+    pub one_pass_cycles: u64,
+    /// `cycles - one_pass_cycles`.
+    pub extra_cycles: u64,
+    /// `extra_cycles / cycles` (0 without cycles).
+    pub share: f64,
+}
+
+impl SlicePassCost {
+    pub fn of(layers: &[LayerReport]) -> SlicePassCost {
+        let cycles: u64 = layers.iter().map(|l| l.cycles_modeled).sum();
+        let one_pass_cycles: u64 = layers.iter().map(|l| l.cycles_one_pass).sum();
+        let extra_cycles = cycles.saturating_sub(one_pass_cycles);
+        SlicePassCost {
+            layers_in_passes: layers.iter().filter(|l| l.passes > 1).count(),
+            max_passes: layers.iter().map(|l| l.passes).max().unwrap_or(1),
+            cycles,
+            one_pass_cycles,
+            extra_cycles,
+            share: if cycles > 0 {
+                extra_cycles as f64 / cycles as f64
+            } else {
+                0.0
+            },
+        }
+    }
+
+    /// One sentence for text output, e.g. "operand-slice passes: 2 layers in
+    /// up to 4 passes cost 1,234 of 5,678 modeled cycles per image (21.7%)".
+    pub fn sentence(&self) -> String {
+        if self.layers_in_passes == 0 {
+            return "operand-slice passes: none (every layer fits the PEs in one pass)".into();
+        }
+        format!(
+            "operand-slice passes: {} layer{} in up to {} passes cost {} of {} modeled cycles per image ({:.1}%; one-pass PEs as wide as the widest layer: {})",
+            self.layers_in_passes,
+            if self.layers_in_passes == 1 { "" } else { "s" },
+            self.max_passes,
+            render::int(self.extra_cycles),
+            render::int(self.cycles),
+            100.0 * self.share,
+            render::int(self.one_pass_cycles)
+        )
+    }
 }
 
 /// Throughput at one batch size.
@@ -309,6 +377,8 @@ pub struct Report {
     pub measured: Option<ThroughputFigures>,
     /// Modeled, one entry per batch size (batch 1 first).
     pub batches: Vec<BatchFigures>,
+    /// What the operand-slice passes cost in cycles (modeled, batch 1).
+    pub slice_passes: SlicePassCost,
     pub area: AreaReport,
     pub energy_table: EnergyTable,
     /// The modelling assumptions, as stated in docs/energy-area.md.
@@ -323,10 +393,10 @@ pub struct Report {
 
 /// The assumptions behind every modeled figure (docs/energy-area.md has
 /// the long form).
-pub const ASSUMPTIONS: [&str; 10] = [
+pub const ASSUMPTIONS: [&str; 11] = [
     "Layers run one after another, each as one GEMM through the canonical schedule; host work (im2col, max-pool, flatten) is free and overlapped.",
     "A batch of B images streams as one GEMM of M = B x pixels rows per layer (linear layers: M = B); the schedule and hwgen::gemm_cycles are unchanged, so batch figures are modeled, not simulated.",
-    "Arithmetic energy counts useful MACs only, at the layer's own widths (zero-padded rows and columns do not toggle); registers are counted at the hardware's widths for every vector across the whole array (no clock gating).",
+    "Arithmetic energy counts useful MACs only, at the layer's own widths, or its operand slices' widths when it runs in passes (zero-padded rows and columns do not toggle); registers are counted at the hardware's widths for every vector across the whole array (no clock gating).",
     "Multipliers scale with the product of operand widths, adders and registers and memories linearly with width (energy table `scaling`).",
     "Requantizer: bias add, rounding add, barrel shift and clamp compare as four 32-bit adds per output (logits: one).",
     "Accumulator bank: one register-file read, one write and one add of acc_bits per vector per column, plus its output register.",
@@ -334,6 +404,7 @@ pub const ASSUMPTIONS: [&str; 10] = [
     "Activation buffer: holds the largest input + output feature maps of any layer for the whole batch; activations never leave the chip; im2col vectors are read from it (k_len values each, no line buffer).",
     "DRAM traffic: all weights + bias/shift once per batch, the 8-bit input image, the 32-bit logits; SRAM writes cost as much as reads.",
     "No leakage, clock-tree or idle-cycle energy; no host or I/O energy.",
+    "A layer wider than the PEs runs in ceil(a_in/A) x ceil(w/W) operand-slice passes, each counted at the widths the PEs see in it: multiplier bit products are unchanged by slicing (the slice widths add up to the layer's), while vectors, register moves, accumulator traffic, buffer reads and weight loads are counted once per pass; the slice shifter before each accumulator add is priced as shift-stages x acc_bits adder bits per vector and column (an upper bound).",
 ];
 
 fn throughput(
@@ -494,7 +565,7 @@ pub fn build_report(inputs: &ReportInputs<'_>) -> Result<Report, ReportError> {
         let (activities, energies, buffers) = energy_at_batch(design, table, &works, batch);
         let cycles: u64 = activities
             .iter()
-            .map(|a| hwgen::gemm_cycles(config, a.shape.gemm()))
+            .map(|a| hwgen::gemm_cycles(config, a.shape.gemm(), a.passes))
             .sum();
         let figures = throughput(
             config,
@@ -531,16 +602,29 @@ pub fn build_report(inputs: &ReportInputs<'_>) -> Result<Report, ReportError> {
 
     let rows_cols = config.macs_per_cycle() as f64;
     let images = inputs.images.len().max(1) as f64;
+    let mut pass_notes = Vec::new();
     let layers: Vec<LayerReport> = works
         .iter()
         .zip(activities)
         .zip(energies)
         .map(|((work, activity), energy)| {
-            let cycles_modeled = hwgen::gemm_cycles(config, work.shape.gemm());
+            let passes = activity.passes;
+            let cycles_modeled = hwgen::gemm_cycles(config, work.shape.gemm(), passes);
+            let cycles_one_pass = hwgen::gemm_cycles(config, work.shape.gemm(), hwgen::Passes::ONE);
             let macs = work.shape.macs();
             let cycles_measured = run
                 .as_ref()
                 .map(|run| run.layers[work.index].cycles as f64 / images);
+            if let Some(run) = &run {
+                let simulated = run.layers[work.index].passes;
+                if simulated != passes.count() {
+                    pass_notes.push(format!(
+                        "layer {} ran in {simulated} passes on the RTL but the model counts {}",
+                        work.name,
+                        passes.count()
+                    ));
+                }
+            }
             let utilization = |cycles: f64| {
                 if cycles > 0.0 {
                     macs as f64 / (cycles * rows_cols)
@@ -556,8 +640,12 @@ pub fn build_report(inputs: &ReportInputs<'_>) -> Result<Report, ReportError> {
                 w_bits: work.w_bits,
                 out_bits: work.out_bits,
                 macs,
+                passes: passes.count(),
+                act_slices: passes.act_slices,
+                weight_slices: passes.weight_slices,
                 cycles_measured,
                 cycles_modeled,
+                cycles_one_pass,
                 utilization_measured: cycles_measured.map(utilization),
                 utilization_modeled: utilization(cycles_modeled as f64),
                 activity,
@@ -565,6 +653,7 @@ pub fn build_report(inputs: &ReportInputs<'_>) -> Result<Report, ReportError> {
             }
         })
         .collect();
+    notes.extend(pass_notes);
 
     let measured = run.as_ref().map(|run| {
         throughput(
@@ -619,6 +708,7 @@ pub fn build_report(inputs: &ReportInputs<'_>) -> Result<Report, ReportError> {
             weight_bytes,
         },
         simulation,
+        slice_passes: SlicePassCost::of(&layers),
         layers,
         measured,
         batches,
@@ -800,6 +890,14 @@ impl Report {
             "cycles_per_image": headline.cycles_per_image,
             "latency_us": headline.latency_us,
             "utilization": headline.utilization,
+            "layers": self.layers.iter().map(|layer| serde_json::json!({
+                "name": layer.name,
+                "passes": layer.passes,
+                "cycles": layer.cycles_measured,
+                "model_cycles": layer.cycles_modeled,
+                "one_pass_cycles": layer.cycles_one_pass,
+            })).collect::<Vec<_>>(),
+            "slice_passes": self.slice_passes,
             "batch": 1,
             "energy_per_image_uj": energy.per_image_uj,
             "pj_per_mac": energy.pj_per_mac,

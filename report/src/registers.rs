@@ -121,6 +121,9 @@ fn core_registers(design: &Design) -> Vec<Register> {
     let widths = &design.widths;
     let (rows, cols) = (u64::from(config.rows), u64::from(config.cols));
     let (a, w) = (u64::from(config.a_bits), u64::from(config.w_bits));
+    // out_act columns are as wide as the widest layer output, which may
+    // differ from the PEs' native activation width.
+    let out_a = u64::from(widths.out_a_bits);
     let (bias, shift) = (u64::from(widths.bias_bits), u64::from(widths.shift_bits));
     let (out_bits, addr) = (u64::from(widths.out_bits_bits), u64::from(widths.addr_bits));
     let meta = u64::from(widths.meta_bits);
@@ -132,11 +135,15 @@ fn core_registers(design: &Design) -> Vec<Register> {
         core("prm_valid_q", Role::Control, 1),
         core("wload_row_q", Role::WeightInput, u64::from(widths.row_bits)),
         core("wload_data_q", Role::WeightInput, cols * w),
+        // Present whether or not the PEs take unsigned slices (the array
+        // ignores it then, but it is a port of the array instance).
+        core("wload_signed_q", Role::WeightInput, 1),
         core("prm_bias_q", Role::ParamInput, cols * bias),
         core("prm_shift_q", Role::ParamInput, cols * shift),
         core("prm_out_bits_q", Role::ParamInput, out_bits),
         core("act_valid_q", Role::Activation, 1),
         core("act_data_q", Role::Activation, rows * a),
+        // bank, first, last, bypass, act_slice_shift, address.
         core("act_meta_q", Role::Activation, meta),
         core("bias_bank0/1", Role::ParamBank, 2 * cols * bias),
         core("shift_bank0/1", Role::ParamBank, 2 * cols * shift),
@@ -145,13 +152,13 @@ fn core_registers(design: &Design) -> Vec<Register> {
         core("res_addr", Role::Result, addr),
         core("out_valid, out_bypass", Role::Result, 2),
         core("out_acc_addr", Role::Result, addr),
-        core("out_act", Role::Result, cols * a),
+        core("out_act", Role::Result, cols * out_a),
         core("out_raw", Role::Result, cols * bias),
     ]
 }
 
-/// The PEs and every delay line (input skew, output de-skew, the control
-/// pipe of `tandem_core`).
+/// The PEs, the array's per-row signedness bits and every delay line
+/// (input skew, output de-skew, the control pipe of `tandem_core`).
 fn array_registers(design: &Design) -> Vec<Register> {
     let config = &design.config;
     let widths = &design.widths;
@@ -168,7 +175,19 @@ fn array_registers(design: &Design) -> Vec<Register> {
         instances,
     };
     let line = |name, role, bits| register("tandem_delay_line", name, role, bits);
-    vec![
+    let mut registers = Vec::new();
+    if widths.unsigned_weight_slices {
+        // gen_row[r].gen_signed_bits: one signedness bit per bank and array
+        // row, written with the row's weights (W_UNSIGNED_SLICES = 1 only).
+        registers.push(Register {
+            module: "tandem_systolic_array",
+            name: "signed_banks",
+            role: Role::WeightBank,
+            bits: 2,
+            instances: rows,
+        });
+    }
+    registers.extend([
         pe("weight_bank0/1", Role::WeightBank, 2 * w, rows * cols),
         pe("act_out, bank_out", Role::Activation, a + 1, rows * cols),
         // Row r's PEs hold psum_bits[r] each: the sum over rows, per column.
@@ -189,7 +208,8 @@ fn array_registers(design: &Design) -> Vec<Register> {
             Role::Activation,
             u64::from(widths.meta_bits) * pipe_depth,
         ),
-    ]
+    ]);
+    registers
 }
 
 /// One `tandem_acc_bank` per column.

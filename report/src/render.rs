@@ -170,6 +170,7 @@ fn summary(md: &mut String, page: &Page) {
         let source = "hwgen::gemm_cycles with M = batch x pixels";
         summary_row(md, &figure, &value, "modeled", source);
     }
+    summary_passes(md, page.report);
     summary_energy(md, page);
     summary_area(md, page.report);
     md.push('\n');
@@ -235,6 +236,39 @@ fn summary_measured(
         matches,
         "measured vs modeled",
         "every layer's RTL cycles vs hwgen::gemm_cycles",
+    );
+}
+
+fn summary_passes(md: &mut String, report: &Report) {
+    let cost = &report.slice_passes;
+    let config = &report.design.config;
+    let value = if cost.layers_in_passes == 0 {
+        "0 (every layer fits the PEs in one pass)".to_string()
+    } else {
+        format!(
+            "{} cycles per image ({} of {}); {} layer{} in up to {} passes",
+            int(cost.extra_cycles),
+            pct(cost.share),
+            int(cost.cycles),
+            cost.layers_in_passes,
+            if cost.layers_in_passes == 1 { "" } else { "s" },
+            cost.max_passes
+        )
+    };
+    let source = format!(
+        "sum of hwgen::gemm_cycles in each layer's passes on {}-bit x {}-bit PEs minus the same in one pass ({} cycles: PEs of {}-bit x {}-bit, the widest layer, at the same array shape)",
+        config.a_bits,
+        config.w_bits,
+        int(cost.one_pass_cycles),
+        config.layer_in_bits(),
+        config.layer_w_bits()
+    );
+    summary_row(
+        md,
+        "Cycles spent in operand-slice passes, batch 1",
+        &value,
+        "modeled",
+        &source,
     );
 }
 
@@ -388,6 +422,29 @@ fn design_point(md: &mut String, report: &Report) {
     for change in &design.hw.changes {
         let _ = writeln!(md, "- Resolved for the model: {change}");
     }
+    let hw = &design.hw;
+    if (hw.max_in_bits, hw.max_w_bits) != (config.a_bits, config.w_bits) {
+        let widths = &hw.widths;
+        let extra_bit = if widths.unsigned_weight_slices {
+            format!(
+                ", each PE multiplying by a {}-bit signed weight so lower weight slices can be unsigned",
+                u32::from(config.w_bits) + 1
+            )
+        } else {
+            String::new()
+        };
+        let _ = writeln!(
+            md,
+            "- Operand slices: {}-bit x {}-bit PEs serve layers up to {}-bit activations x {}-bit weights in ceil(a_in/{}) x ceil(w/{}) passes; each column's accumulator shifts a pass's sums left by up to {} bits{extra_bit}",
+            config.a_bits,
+            config.w_bits,
+            hw.max_in_bits,
+            hw.max_w_bits,
+            config.a_bits,
+            config.w_bits,
+            widths.max_slice_shift
+        );
+    }
     let _ = writeln!(
         md,
         "- Peak: {} MACs/cycle = {} GOPS at {} MHz (2 ops per MAC); pipeline latency {} cycles; minimum tile slot {} cycles",
@@ -441,11 +498,12 @@ fn throughput_per_layer(md: &mut String, page: &Page) {
     let _ = writeln!(md, "## Throughput per layer (batch 1)\n");
     let _ = writeln!(
         md,
-        "Cycles per image. *Measured*: RTL simulation (mean over the simulated images). *Modeled*: `hwgen::gemm_cycles` for the layer's GEMM (M = output pixels, K = cin x kh x kw, N = output channels).\n"
+        "Cycles per image. *Measured*: RTL simulation (mean over the simulated images). *Modeled*: `hwgen::gemm_cycles` for the layer's GEMM (M = output pixels, K = cin x kh x kw, N = output channels) in its passes. *Passes*: operand-slice passes on the {}-bit x {}-bit PEs, activation slices x weight slices (1: the layer fits).\n",
+        report.design.config.a_bits, report.design.config.w_bits
     );
     let _ = writeln!(
         md,
-        "| Layer | Kind | GEMM M x K x N | a_in / w / a_out | MACs | Tiles | Cycles measured | Cycles modeled | MACs/cycle | Utilization |\n|---|---|---|---|---:|---:|---:|---:|---:|---:|"
+        "| Layer | Kind | GEMM M x K x N | a_in / w / a_out | Passes | MACs | Tiles | Cycles measured | Cycles modeled | MACs/cycle | Utilization |\n|---|---|---|---|---:|---:|---:|---:|---:|---:|---:|"
     );
     for layer in &report.layers {
         let cycles = layer.cycles_measured.unwrap_or(layer.cycles_modeled as f64);
@@ -456,9 +514,17 @@ fn throughput_per_layer(md: &mut String, page: &Page) {
             layer.w_bits,
             bits(layer.out_bits)
         );
+        let passes = if layer.passes > 1 {
+            format!(
+                "{} ({} x {})",
+                layer.passes, layer.act_slices, layer.weight_slices
+            )
+        } else {
+            "1".to_string()
+        };
         let _ = writeln!(
             md,
-            "| {} | {} | {gemm} | {widths} | {} | {} | {} | {} | {} | {} |",
+            "| {} | {} | {gemm} | {widths} | {passes} | {} | {} | {} | {} | {} | {} |",
             layer.name,
             layer.kind,
             int(layer.macs),
@@ -474,7 +540,7 @@ fn throughput_per_layer(md: &mut String, page: &Page) {
     let measured_total: Option<f64> = report.measured.as_ref().map(|m| m.cycles_per_image);
     let _ = writeln!(
         md,
-        "| **total** | | | | {} | | {} | {} | {} | {} |\n",
+        "| **total** | | | | | {} | | {} | {} | {} | {} |\n",
         int(report.model.macs_per_image),
         opt(measured_total, num),
         num(page.b1.throughput.cycles_per_image),
@@ -808,9 +874,17 @@ fn area_table(report: &Report) -> String {
     });
     md.push_str(&area_row("**whole design**", None, &whole, 1.0, cell_area));
     let config = &report.design.config;
+    let slices = if report.design.hw.widths.unsigned_weight_slices {
+        format!(
+            ", {}-bit signed weight operand for unsigned weight slices",
+            u32::from(config.w_bits) + 1
+        )
+    } else {
+        String::new()
+    };
     md.push_str(&area_row(
         &format!(
-            "**per PE** ({}-bit x {}-bit MAC)",
+            "**per PE** ({}-bit x {}-bit MAC{slices})",
             config.a_bits, config.w_bits
         ),
         None,
@@ -880,7 +954,7 @@ fn csv_opt(value: Option<f64>) -> String {
 
 pub fn layers_csv(report: &Report) -> String {
     let mut csv = String::from(
-        "layer,kind,m,k,n,in_bits,w_bits,out_bits,macs,tiles,vectors,cycles_measured,cycles_modeled,utilization_measured,utilization_modeled,energy_pj_low,energy_pj_typical,energy_pj_high,pj_per_mac_typical",
+        "layer,kind,m,k,n,in_bits,w_bits,out_bits,passes,macs,tiles,vectors,cycles_measured,cycles_modeled,cycles_one_pass,utilization_measured,utilization_modeled,energy_pj_low,energy_pj_typical,energy_pj_high,pj_per_mac_typical",
     );
     for kind in ActionKind::ALL {
         let _ = write!(csv, ",{}_pj_typical", kind.name());
@@ -890,7 +964,7 @@ pub fn layers_csv(report: &Report) -> String {
         let energy = layer.energy.per_image_pj();
         let _ = write!(
             csv,
-            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
+            "{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{},{}",
             csv_field(&layer.name),
             layer.kind,
             layer.gemm.m,
@@ -902,11 +976,13 @@ pub fn layers_csv(report: &Report) -> String {
                 .out_bits
                 .map(|b| b.to_string())
                 .unwrap_or_else(|| "logits".into()),
+            layer.passes,
             layer.macs,
             layer.activity.tiles,
             layer.activity.vectors,
             csv_opt(layer.cycles_measured),
             layer.cycles_modeled,
+            layer.cycles_one_pass,
             csv_opt(layer.utilization_measured),
             layer.utilization_modeled,
             energy.low,

@@ -34,13 +34,54 @@ fn small_design_report_end_to_end() {
     inputs.batch_sizes = vec![1, 4];
     let report = build_report(&inputs).unwrap();
 
-    // Resolved for the model: 8-bit image bytes and 8-bit weights.
+    // Resolved for the model: the PEs stay 4-bit x 4-bit and serve the
+    // 8-bit image bytes and 8-bit first and last weights in passes.
     assert!(!report.design.hw.changes.is_empty());
     assert_eq!(
         (report.design.config.a_bits, report.design.config.w_bits),
+        (4, 4)
+    );
+    assert_eq!(
+        (report.design.hw.max_in_bits, report.design.hw.max_w_bits),
         (8, 8)
     );
     assert_eq!(report.layers.len(), 7);
+    let passes: Vec<u32> = report.layers.iter().map(|l| l.passes).collect();
+    assert_eq!(
+        passes,
+        [4, 1, 1, 1, 1, 1, 2],
+        "conv1 8x8 bits, fc3 4x8 bits"
+    );
+    for layer in &report.layers {
+        assert_eq!(layer.activity.passes.count(), layer.passes);
+        assert!(layer.cycles_modeled >= layer.cycles_one_pass);
+        assert_eq!(
+            layer.cycles_modeled == layer.cycles_one_pass,
+            layer.passes == 1,
+            "{}",
+            layer.name
+        );
+    }
+    let cost = &report.slice_passes;
+    assert_eq!((cost.layers_in_passes, cost.max_passes), (2, 4));
+    assert_eq!(
+        cost.extra_cycles,
+        report
+            .layers
+            .iter()
+            .map(|l| l.cycles_modeled - l.cycles_one_pass)
+            .sum::<u64>()
+    );
+    assert_eq!(
+        cost.cycles as f64,
+        report.batch1().throughput.cycles_per_image
+    );
+    assert!(cost.share > 0.0 && cost.share < 1.0);
+    assert!(
+        !report.notes.iter().any(|n| n.contains("passes on the RTL")),
+        "{:?}",
+        report.notes
+    );
     assert_eq!(
         report.layers.iter().map(|l| l.macs).sum::<u64>(),
         model.total_macs()
@@ -159,6 +200,20 @@ fn small_design_report_end_to_end() {
     for corner in ["low", "typical", "high"] {
         assert!(summary["energy_per_image_uj"][corner].as_f64().unwrap() > 0.0);
     }
+    // Per layer: passes next to the measured and modeled cycles.
+    let layers = summary["layers"].as_array().unwrap();
+    assert_eq!(layers.len(), 7);
+    for (row, layer) in layers.iter().zip(&report.layers) {
+        assert_eq!(row["name"], layer.name.as_str());
+        assert_eq!(row["passes"].as_u64(), Some(u64::from(layer.passes)));
+        assert_eq!(row["model_cycles"].as_u64(), Some(layer.cycles_modeled));
+        assert_eq!(row["cycles"].as_f64(), layer.cycles_measured);
+    }
+    assert_eq!(
+        summary["slice_passes"]["extra_cycles"].as_u64(),
+        Some(report.slice_passes.extra_cycles)
+    );
+    assert_eq!(json["layers"][0]["passes"].as_u64(), Some(4));
 }
 
 #[test]
