@@ -201,3 +201,39 @@ fn a_missing_file_names_the_file_and_its_cause_once() {
     let cause = std::error::Error::source(&error).unwrap().to_string();
     assert!(cause.contains("No such file"), "{cause}");
 }
+
+#[test]
+fn widest_layer_fields_below_the_native_widths() {
+    assert_eq!(
+        load_error(&format!("{GOOD}max_in_bits: 2\n")),
+        "max_in_bits = 2: must be at least a_bits = 4 (the PEs' native width; remove the field to use it)"
+    );
+    assert_eq!(
+        load_error(&format!("{GOOD}max_w_bits: 3\n")),
+        "max_w_bits = 3: must be at least w_bits = 4 (the PEs' native width; remove the field to use it)"
+    );
+    assert_eq!(
+        load_error(&format!("{GOOD}max_out_bits: 17\n")),
+        "max_out_bits = 17: must be 1..=16 (the contract's activation widths)"
+    );
+}
+
+#[test]
+fn wide_operands_must_be_slice_or_widen() {
+    let message = load_error(&format!("{GOOD}wide_operands: stretch\n"));
+    assert!(
+        message.contains("wide_operands") && message.contains("slice") && message.contains("widen"),
+        "{message}"
+    );
+}
+
+#[test]
+fn widest_layer_fields_size_the_accumulator() {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("sliced.yaml");
+    std::fs::write(&path, format!("{GOOD}max_in_bits: 8\nmax_w_bits: 8\n")).unwrap();
+    let config = HwConfig::from_yaml_file(&path).unwrap();
+    // 8 + 8 + ceil(log2 576) + 1 on 4-bit PEs.
+    assert_eq!(config.acc_bits_resolved(), 8 + 8 + 10 + 1);
+    assert_eq!(config.wide_operands, hwgen::WideOperands::Slice);
+}

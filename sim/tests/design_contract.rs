@@ -62,6 +62,8 @@ fn verilated_ports_match_the_port_list() {
         // A design with other widths does not match this model.
         let other = Design::of(&HwConfig {
             a_bits: design.config.a_bits % 16 + 1,
+            max_in_bits: None,
+            max_out_bits: None,
             acc_bits: hwgen::AccBits::Auto,
             ..design.config.clone()
         })
