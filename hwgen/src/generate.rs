@@ -332,8 +332,16 @@ fn top_module(design: &Design) -> String {
             config.cols.to_string(),
             "array columns (N per tile)",
         ),
-        ("A_BITS", config.a_bits.to_string(), "activation width"),
-        ("W_BITS", config.w_bits.to_string(), "weight width"),
+        (
+            "A_BITS",
+            config.a_bits.to_string(),
+            "native activation (slice) width",
+        ),
+        (
+            "W_BITS",
+            config.w_bits.to_string(),
+            "native weight (slice) width",
+        ),
         (
             "W_UNSIGNED_SLICES",
             u32::from(widths.unsigned_weight_slices).to_string(),

@@ -45,8 +45,8 @@ module tandem_top (
     tandem_core #(
         .ROWS             (16),        // array rows (K per tile)
         .COLS             (16),        // array columns (N per tile)
-        .A_BITS           (2),         // activation width
-        .W_BITS           (2),         // weight width
+        .A_BITS           (2),         // native activation (slice) width
+        .W_BITS           (2),         // native weight (slice) width
         .W_UNSIGNED_SLICES(1),         // 1: PEs also take unsigned weight slices
         .OUT_A_BITS       (4),         // output activation width
         .ACC_BITS         (31),        // accumulator width

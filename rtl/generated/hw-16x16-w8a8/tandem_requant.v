@@ -37,7 +37,7 @@ module tandem_requant #(
     input  wire        [SHIFT_BITS-1:0]    shift,
     input  wire        [OUT_BITS_BITS-1:0] out_bits, // layer output width, 1..OUT_A_BITS (larger acts as OUT_A_BITS, 0 clamps to 0)
     input  wire                            bypass,
-    output wire        [OUT_A_BITS-1:0]        act,
+    output wire        [OUT_A_BITS-1:0]    act,
     output wire        [BIAS_BITS-1:0]     raw
 );
     // Parameter check (see tandem_delay_line). The modulo-2^32 argument above

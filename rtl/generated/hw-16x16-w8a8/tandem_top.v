@@ -45,8 +45,8 @@ module tandem_top (
     tandem_core #(
         .ROWS             (16),        // array rows (K per tile)
         .COLS             (16),        // array columns (N per tile)
-        .A_BITS           (8),         // activation width
-        .W_BITS           (8),         // weight width
+        .A_BITS           (8),         // native activation (slice) width
+        .W_BITS           (8),         // native weight (slice) width
         .W_UNSIGNED_SLICES(0),         // 1: PEs also take unsigned weight slices
         .OUT_A_BITS       (8),         // output activation width
         .ACC_BITS         (31),        // accumulator width

@@ -45,8 +45,8 @@ module tandem_top (
     tandem_core #(
         .ROWS             (8),                                                       // array rows (K per tile)
         .COLS             (8),                                                       // array columns (N per tile)
-        .A_BITS           (4),                                                       // activation width
-        .W_BITS           (4),                                                       // weight width
+        .A_BITS           (4),                                                       // native activation (slice) width
+        .W_BITS           (4),                                                       // native weight (slice) width
         .W_UNSIGNED_SLICES(1),                                                       // 1: PEs also take unsigned weight slices
         .OUT_A_BITS       (4),                                                       // output activation width
         .ACC_BITS         (31),                                                      // accumulator width
