@@ -119,6 +119,11 @@ pub struct SimNetworkArgs {
     /// tiles are loaded once per group. 1 = one image at a time.
     #[arg(long, default_value_t = 1)]
     batch: usize,
+    /// Simulate on this many verilated instances in parallel, each running
+    /// its share of the image groups (default: every core). Results and
+    /// cycle counts are identical to one thread; --trace uses one.
+    #[arg(long)]
+    threads: Option<usize>,
     #[command(flatten)]
     trace: TraceArgs,
     /// End with one JSON line: {"mismatches", "images", "layers", "total_cycles", ...}.
@@ -231,28 +236,40 @@ fn trace_format(
     }
 }
 
-fn array_for(design: &Design, trace: &TraceArgs) -> Result<ArraySim> {
-    require_verilator()?;
+/// The simulation options of `trace`; a waveform without an explicit path
+/// goes to `sim::trace_dir()/<design>.<ext>`, named here so it can be printed.
+fn array_options(design: &Design, trace: &TraceArgs) -> Result<ArrayOptions> {
     let trace_out = trace.trace_out.clone();
-    let trace = trace_format(trace.trace, trace_out.as_deref())?;
+    let format = trace_format(trace.trace, trace_out.as_deref())?;
+    let trace_path = format.map(|format| {
+        trace_out.unwrap_or_else(|| {
+            sim::trace_dir().join(format!("{}.{}", design.config.name, format.extension()))
+        })
+    });
+    Ok(ArrayOptions {
+        trace: format,
+        trace_path,
+    })
+}
+
+/// Verilate `design` (cached) with `options`, saying so on stderr.
+fn build_array(design: &Design, options: &ArrayOptions) -> Result<ArraySim> {
+    require_verilator()?;
     eprintln!(
         "building {} with Verilator (cached after the first time)...",
         design.config.name
     );
     let started = Instant::now();
-    let array = ArraySim::new(
-        design,
-        &ArrayOptions {
-            trace,
-            trace_path: trace_out,
-        },
-    )
-    .context("cannot build the simulation")?;
+    let array = ArraySim::new(design, options).context("cannot build the simulation")?;
     eprintln!("ready in {:.1} s", started.elapsed().as_secs_f64());
     if let Some(path) = array.trace_path() {
         eprintln!("waveform: {}", path.display());
     }
     Ok(array)
+}
+
+fn array_for(design: &Design, trace: &TraceArgs) -> Result<ArraySim> {
+    build_array(design, &array_options(design, trace)?)
 }
 
 fn run_sim_gemm(args: SimGemmArgs) -> Result<()> {
@@ -337,24 +354,45 @@ fn run_sim_network(args: SimNetworkArgs) -> Result<()> {
     let images: Vec<Vec<i32>> = (0..data.len())
         .map(|i| data.image(i).iter().map(|&p| i32::from(p)).collect())
         .collect();
-    let mut array = array_for(&design, &args.trace)?;
+    if args.threads == Some(0) {
+        return Err(usage("--threads must be at least 1"));
+    }
+    let threads = args.threads.unwrap_or_else(|| {
+        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+    });
+    let options = array_options(&design, &args.trace)?;
+    // Verilate once (cached) before the instances start.
+    drop(build_array(&design, &ArrayOptions::default())?);
+    if let Some(path) = &options.trace_path {
+        eprintln!("waveform: {} (one thread while tracing)", path.display());
+    }
     let bar = progress::bar(images.len() as u64, "images");
     let started = Instant::now();
-    let run =
-        sim::network::run_network_batched(&mut array, &model, &images, args.batch, |_| bar.inc(1))
-            .context("the simulation failed")?;
+    let run = sim::network::run_network_parallel(
+        &design,
+        &options,
+        &model,
+        &images,
+        args.batch,
+        threads,
+        |_| bar.inc(1),
+    )
+    .context("the simulation failed")?;
     let seconds = started.elapsed().as_secs_f64();
     bar.finish();
     let summary = sim::network::NetworkSummary::new(&design, &run, &data.labels, args.batch);
     print_network_table(&design, &model, &summary, kind.name());
+    let used =
+        sim::network::parallel_threads(images.len(), args.batch, threads, options.trace.is_some());
     println!(
-        "simulated {} cycles in {seconds:.1} s ({:.0} cycles/s)",
-        array.total_cycles(),
-        array.total_cycles() as f64 / seconds.max(1e-9)
+        "simulated {} cycles in {seconds:.1} s on {used} thread{} ({:.0} cycles/s)",
+        run.total_cycles(),
+        if used == 1 { "" } else { "s" },
+        run.total_cycles() as f64 / seconds.max(1e-9)
     );
     if let Some(first) = &run.first_mismatch {
         println!("first mismatch: {first}");
-        match array.trace_path() {
+        match &options.trace_path {
             Some(path) => println!("waveform: {}", path.display()),
             None => println!("rerun with --trace vcd for a waveform"),
         }
@@ -363,6 +401,8 @@ fn run_sim_network(args: SimNetworkArgs) -> Result<()> {
         // What was asked for beside what ran: a clamped --images is never silent.
         let mut value = serde_json::to_value(&summary)?;
         value["images_requested"] = json!(args.images);
+        value["threads"] = json!(used);
+        value["seconds"] = json!(seconds);
         println!("{value}");
     }
     if run.mismatches() > 0 || run.total_cycles() != run.total_model_cycles() {

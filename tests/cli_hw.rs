@@ -380,6 +380,64 @@ fn sim_network_on_the_2_bit_preset_runs_every_layer_in_passes() {
     assert!(stdout(&run).contains("passes"), "the table shows passes");
 }
 
+/// `--threads 2` splits the image groups over two verilated instances: the
+/// JSON is the one-thread JSON but for the thread count and the seconds.
+#[test]
+fn sim_network_on_two_threads_equals_one_thread() {
+    if !have_verilator() {
+        return;
+    }
+    if !Path::new("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz").exists() {
+        eprintln!(
+            "SKIPPED: Fashion-MNIST is not installed (apt-get install dataset-fashion-mnist)"
+        );
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("m");
+    random_model(&model, "0.0625");
+    let run = |threads: &str| {
+        let run = tandem(&[
+            "sim",
+            "network",
+            "--hw",
+            &preset("hw-8x8-w4a4.yaml"),
+            "--model",
+            model.to_str().unwrap(),
+            "--images",
+            "5",
+            "--batch",
+            "2",
+            "--threads",
+            threads,
+            "--json",
+        ]);
+        assert!(run.status.success(), "{}", stderr(&run));
+        let mut value = last_json(&run);
+        let object = value.as_object_mut().unwrap();
+        assert!(object.remove("seconds").unwrap().as_f64().unwrap() > 0.0);
+        let used = object.remove("threads").unwrap();
+        (used, value)
+    };
+    let (one_used, one) = run("1");
+    let (two_used, two) = run("2");
+    assert_eq!((one_used, two_used), (1.into(), 2.into()));
+    assert_eq!(one, two);
+    assert_eq!(two["mismatches"], 0);
+    let zero = tandem(&[
+        "sim",
+        "network",
+        "--hw",
+        &preset("hw-8x8-w4a4.yaml"),
+        "--model",
+        model.to_str().unwrap(),
+        "--threads",
+        "0",
+    ]);
+    assert_eq!(zero.status.code(), Some(2), "{}", stderr(&zero));
+    assert!(stderr(&zero).contains("--threads must be at least 1"));
+}
+
 #[test]
 fn sim_network_json_on_real_images() {
     if !have_verilator() {

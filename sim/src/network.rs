@@ -214,6 +214,108 @@ pub fn run_network_batched(
     model: &Model,
     images: &[Vec<i32>],
     batch: usize,
+    on_image: impl FnMut(usize),
+) -> Result<NetworkRun, DriverError> {
+    run_images(array, model, images, 0, batch, on_image)
+}
+
+/// [`run_network_batched`] on up to `threads` verilated instances of
+/// `design` at once, each running a contiguous share of the image groups on
+/// its own thread. The groups are the same as with one thread (`batch`
+/// images each, in order), and each GEMM's cycles do not depend on what ran
+/// before it, so the result (predictions, per-layer cycles, mismatches, the
+/// first mismatch) is identical to the one-thread run; `on_image(i)` may be
+/// called from any thread. Tracing needs one instance: with
+/// `options.trace`, one thread is used.
+pub fn run_network_parallel(
+    design: &hwgen::Design,
+    options: &crate::array::ArrayOptions,
+    model: &Model,
+    images: &[Vec<i32>],
+    batch: usize,
+    threads: usize,
+    on_image: impl Fn(usize) + Sync,
+) -> Result<NetworkRun, DriverError> {
+    if batch == 0 {
+        return Err(DriverError::Unsupported("batch size 0".into()));
+    }
+    let groups = images.len().div_ceil(batch);
+    let threads = parallel_threads(images.len(), batch, threads, options.trace.is_some());
+    if threads == 1 {
+        let mut array = ArraySim::new(design, options)?;
+        return run_network_batched(&mut array, model, images, batch, &on_image);
+    }
+    // Contiguous shares of whole groups, the first ones one group larger.
+    let share = |worker: usize| groups / threads + usize::from(worker < groups % threads);
+    let mut chunks = Vec::with_capacity(threads);
+    let mut first_group = 0;
+    for worker in 0..threads {
+        let start = (first_group * batch).min(images.len());
+        first_group += share(worker);
+        let end = (first_group * batch).min(images.len());
+        chunks.push((start, &images[start..end]));
+    }
+    // Build (or find in the cache) the model once before the threads start.
+    drop(ArraySim::new(design, options)?);
+    let on_image = &on_image;
+    let runs: Vec<Result<NetworkRun, DriverError>> = std::thread::scope(|scope| {
+        let handles: Vec<_> = chunks
+            .iter()
+            .map(|&(offset, chunk)| {
+                scope.spawn(move || {
+                    let mut array = ArraySim::new(design, options)?;
+                    run_images(&mut array, model, chunk, offset, batch, on_image)
+                })
+            })
+            .collect();
+        handles
+            .into_iter()
+            .map(|handle| handle.join().expect("a simulation thread panicked"))
+            .collect()
+    });
+    let mut merged: Option<NetworkRun> = None;
+    for run in runs {
+        let run = run?;
+        match &mut merged {
+            None => merged = Some(run),
+            Some(total) => {
+                for (sum, part) in total.layers.iter_mut().zip(&run.layers) {
+                    sum.macs += part.macs;
+                    sum.cycles += part.cycles;
+                    sum.model_cycles += part.model_cycles;
+                    sum.values += part.values;
+                    sum.mismatches += part.mismatches;
+                }
+                total.predictions.extend(run.predictions);
+                total.golden_predictions.extend(run.golden_predictions);
+                if total.first_mismatch.is_none() {
+                    total.first_mismatch = run.first_mismatch;
+                }
+            }
+        }
+    }
+    Ok(merged.expect("at least one thread"))
+}
+
+/// How many instances [`run_network_parallel`] runs for `images` images in
+/// groups of `batch` when asked for `threads`: at most one per group, and
+/// one while tracing.
+pub fn parallel_threads(images: usize, batch: usize, threads: usize, tracing: bool) -> usize {
+    if tracing {
+        1
+    } else {
+        threads.clamp(1, images.div_ceil(batch.max(1)).max(1))
+    }
+}
+
+/// The images `images` (the first of which is image `first_index` of the
+/// whole run, for messages and `on_image`) in groups of `batch`.
+fn run_images(
+    array: &mut ArraySim,
+    model: &Model,
+    images: &[Vec<i32>],
+    first_index: usize,
+    batch: usize,
     mut on_image: impl FnMut(usize),
 ) -> Result<NetworkRun, DriverError> {
     if batch == 0 {
@@ -251,7 +353,7 @@ pub fn run_network_batched(
     let mut first_mismatch = None;
 
     for (group_index, group) in images.chunks(batch).enumerate() {
-        let first_image = group_index * batch;
+        let first_image = first_index + group_index * batch;
         let expected: Vec<Vec<Vec<i32>>> = group
             .iter()
             .map(|image| fast.forward_trace(image))

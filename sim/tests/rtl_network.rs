@@ -198,3 +198,49 @@ fn batched_network_is_bit_exact_and_amortizes_weight_loads() {
         }
     }
 }
+
+/// Images on two verilated instances in parallel: the same predictions,
+/// per-layer cycles and values as on one, and every image reported once.
+#[test]
+fn parallel_network_run_equals_the_one_thread_run() {
+    if !sim::verilator_available() {
+        eprintln!("SKIPPED: verilator is not on PATH (make test installs it)");
+        return;
+    }
+    let topology = Topology::new(Preset::AlexnetCifar, 0.0625, 1, 10).unwrap();
+    let bits = RandomBits {
+        w_bits: 4,
+        a_bits: 4,
+        first_last_w_bits: Some(8),
+    };
+    let model = random_model(&topology, bits, 3).unwrap();
+    let config = HwConfig::array("test-4x4-parallel", 4, 4, 4, 4, 32).with_max_k(1024);
+    let design = hwgen::resolve(&config, Some(&model)).unwrap();
+    let images: Vec<Vec<i32>> = (0..5)
+        .map(|n: i32| (0..1024).map(|i: i32| (i * 11 + n * 53) % 256).collect())
+        .collect();
+    let options = ArrayOptions::default();
+    for batch in [1, 2] {
+        let one = sim::network::run_network_parallel(
+            &design,
+            &options,
+            &model,
+            &images,
+            batch,
+            1,
+            |_| {},
+        )
+        .unwrap();
+        let seen = std::sync::Mutex::new(Vec::new());
+        let two =
+            sim::network::run_network_parallel(&design, &options, &model, &images, batch, 2, |i| {
+                seen.lock().unwrap().push(i)
+            })
+            .unwrap();
+        assert_eq!(one, two, "batch {batch}");
+        assert_eq!(two.mismatches(), 0);
+        let mut seen = seen.into_inner().unwrap();
+        seen.sort();
+        assert_eq!(seen, [0, 1, 2, 3, 4], "batch {batch}");
+    }
+}
