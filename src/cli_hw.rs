@@ -241,11 +241,8 @@ fn trace_format(
 fn array_options(design: &Design, trace: &TraceArgs) -> Result<ArrayOptions> {
     let trace_out = trace.trace_out.clone();
     let format = trace_format(trace.trace, trace_out.as_deref())?;
-    let trace_path = format.map(|format| {
-        trace_out.unwrap_or_else(|| {
-            sim::trace_dir().join(format!("{}.{}", design.config.name, format.extension()))
-        })
-    });
+    let trace_path = format
+        .map(|format| trace_out.unwrap_or_else(|| sim::array::default_trace_path(design, format)));
     Ok(ArrayOptions {
         trace: format,
         trace_path,
@@ -366,6 +363,16 @@ fn run_sim_network(args: SimNetworkArgs) -> Result<()> {
     if let Some(path) = &options.trace_path {
         eprintln!("waveform: {} (one thread while tracing)", path.display());
     }
+    let used =
+        sim::network::parallel_threads(images.len(), args.batch, threads, options.trace.is_some());
+    if let Some(asked) = args.threads.filter(|&asked| asked != used) {
+        let why = if options.trace.is_some() {
+            "one waveform needs one instance"
+        } else {
+            "at most one per group of --batch images"
+        };
+        eprintln!("note: --threads {asked}: simulating on {used} ({why})");
+    }
     let bar = progress::bar(images.len() as u64, "images");
     let started = Instant::now();
     let run = sim::network::run_network_parallel(
@@ -382,8 +389,6 @@ fn run_sim_network(args: SimNetworkArgs) -> Result<()> {
     bar.finish();
     let summary = sim::network::NetworkSummary::new(&design, &run, &data.labels, args.batch);
     print_network_table(&design, &model, &summary, kind.name());
-    let used =
-        sim::network::parallel_threads(images.len(), args.batch, threads, options.trace.is_some());
     println!(
         "simulated {} cycles in {seconds:.1} s on {used} thread{} ({:.0} cycles/s)",
         run.total_cycles(),
@@ -402,6 +407,7 @@ fn run_sim_network(args: SimNetworkArgs) -> Result<()> {
         let mut value = serde_json::to_value(&summary)?;
         value["images_requested"] = json!(args.images);
         value["threads"] = json!(used);
+        value["threads_requested"] = json!(threads);
         value["seconds"] = json!(seconds);
         println!("{value}");
     }

@@ -417,6 +417,7 @@ fn sim_network_on_two_threads_equals_one_thread() {
         let object = value.as_object_mut().unwrap();
         assert!(object.remove("seconds").unwrap().as_f64().unwrap() > 0.0);
         let used = object.remove("threads").unwrap();
+        assert_eq!(object.remove("threads_requested").unwrap(), used);
         (used, value)
     };
     let (one_used, one) = run("1");

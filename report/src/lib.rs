@@ -602,7 +602,6 @@ pub fn build_report(inputs: &ReportInputs<'_>) -> Result<Report, ReportError> {
 
     let rows_cols = config.macs_per_cycle() as f64;
     let images = inputs.images.len().max(1) as f64;
-    let mut pass_notes = Vec::new();
     let layers: Vec<LayerReport> = works
         .iter()
         .zip(activities)
@@ -615,16 +614,6 @@ pub fn build_report(inputs: &ReportInputs<'_>) -> Result<Report, ReportError> {
             let cycles_measured = run
                 .as_ref()
                 .map(|run| run.layers[work.index].cycles as f64 / images);
-            if let Some(run) = &run {
-                let simulated = run.layers[work.index].passes;
-                if simulated != passes.count() {
-                    pass_notes.push(format!(
-                        "layer {} ran in {simulated} passes on the RTL but the model counts {}",
-                        work.name,
-                        passes.count()
-                    ));
-                }
-            }
             let utilization = |cycles: f64| {
                 if cycles > 0.0 {
                     macs as f64 / (cycles * rows_cols)
@@ -653,7 +642,6 @@ pub fn build_report(inputs: &ReportInputs<'_>) -> Result<Report, ReportError> {
             }
         })
         .collect();
-    notes.extend(pass_notes);
 
     let measured = run.as_ref().map(|run| {
         throughput(

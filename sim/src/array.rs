@@ -179,10 +179,15 @@ pub fn design_dir(design: &Design) -> Result<PathBuf, DriverError> {
     Ok(dir)
 }
 
+/// Where a waveform of `design` goes without an explicit path:
+/// `sim::trace_dir()/<design>.<ext>`.
+pub fn default_trace_path(design: &Design, format: TraceFormat) -> PathBuf {
+    crate::trace_dir().join(format!("{}.{}", design.config.name, format.extension()))
+}
+
 impl ArraySim {
     /// Generate, verilate (cached) and reset `design`.
     pub fn new(design: &Design, options: &ArrayOptions) -> Result<ArraySim, DriverError> {
-        let config = &design.config;
         let rtl_dir = design_dir(design)?;
         let sources: Vec<PathBuf> = hwgen::generate::verilog_files()
             .into_iter()
@@ -194,9 +199,10 @@ impl ArraySim {
         check_ports(&lib, design)?;
         let mut sim = lib.instantiate()?;
         if let Some(format) = options.trace {
-            let path = options.trace_path.clone().unwrap_or_else(|| {
-                crate::trace_dir().join(format!("{}.{}", config.name, format.extension()))
-            });
+            let path = options
+                .trace_path
+                .clone()
+                .unwrap_or_else(|| default_trace_path(design, format));
             if let Some(parent) = path.parent() {
                 std::fs::create_dir_all(parent).map_err(|e| DriverError::Io {
                     path: parent.to_path_buf(),
