@@ -45,7 +45,7 @@ if [ ${#missing[@]} -gt 0 ]; then
 fi
 
 if ! command -v cargo >/dev/null 2>&1; then
-  echo "setup: cargo not found: install Rust (https://rustup.rs, or your distribution's rustc+cargo >= 1.85)" >&2
+  echo "setup: cargo not found: install Rust (https://rustup.rs, or your distribution's rustc+cargo >= 1.89)" >&2
   exit 1
 fi
 

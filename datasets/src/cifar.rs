@@ -107,7 +107,7 @@ fn find_batches(split: Split, dir: &Path) -> Result<Vec<PathBuf>, DatasetError> 
 /// The number of records in a batch of `len` bytes, or an error unless it
 /// is a positive whole number of them.
 fn whole_records(path: &Path, len: u64) -> Result<u64, DatasetError> {
-    if len == 0 || len % CIFAR_RECORD_LEN as u64 != 0 {
+    if len == 0 || !len.is_multiple_of(CIFAR_RECORD_LEN as u64) {
         return Err(DatasetError::BadRecordLength {
             kind: KIND,
             path: path.to_path_buf(),

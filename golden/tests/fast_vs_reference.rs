@@ -1,7 +1,7 @@
 //! Property tests: the fast path agrees with the readable reference bit for
 //! bit on random small networks of random shapes and bit-widths.
 
-use golden::fast::FastModel;
+use golden::fast::{FastModel, Isa};
 use golden::model::Shape;
 use golden::random::{random_from_plan, RandomBits};
 use golden::reference;
@@ -102,8 +102,11 @@ proptest! {
             .into_iter()
             .map(|t| t.into_iter().collect())
             .collect();
-        let fast = FastModel::new(&model).forward_trace(&case.pixels);
-        prop_assert_eq!(readable, fast);
+        // Every kernel this CPU has (portable, AVX2, VNNI) must agree.
+        for isa in Isa::available() {
+            let fast = FastModel::with_isa(&model, isa).forward_trace(&case.pixels);
+            prop_assert_eq!(&readable, &fast, "{}", isa.name());
+        }
     }
 }
 

@@ -2,7 +2,7 @@
 //! readable reference and the fast path.
 
 use golden::contract::argmax;
-use golden::fast::FastModel;
+use golden::fast::{FastModel, Isa};
 use golden::model::{
     ComputeParams, Conv2d, Layer, Linear, MaxPool2d, Model, Op, Output, Provenance, Shape,
 };
@@ -58,8 +58,15 @@ fn run_both(model: &Model, image: Vec<i32>) -> Vec<Vec<i32>> {
         .into_iter()
         .map(|t| t.into_iter().collect())
         .collect();
-    let fast = FastModel::new(model).forward_trace(&image);
-    assert_eq!(readable, fast, "readable and fast paths disagree");
+    for isa in Isa::available() {
+        let fast = FastModel::with_isa(model, isa).forward_trace(&image);
+        assert_eq!(
+            readable,
+            fast,
+            "readable and fast ({}) paths disagree",
+            isa.name()
+        );
+    }
     readable
 }
 
