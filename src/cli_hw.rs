@@ -354,9 +354,7 @@ fn run_sim_network(args: SimNetworkArgs) -> Result<()> {
     if args.threads == Some(0) {
         return Err(usage("--threads must be at least 1"));
     }
-    let threads = args.threads.unwrap_or_else(|| {
-        std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
-    });
+    let threads = args.threads.unwrap_or_else(default_threads);
     let options = array_options(&design, &args.trace)?;
     // Verilate once (cached) before the instances start.
     drop(build_array(&design, &ArrayOptions::default())?);
@@ -415,6 +413,11 @@ fn run_sim_network(args: SimNetworkArgs) -> Result<()> {
         bail!("the RTL disagrees with golden");
     }
     Ok(())
+}
+
+/// Threads a simulation runs on when `--threads` is not given: all cores.
+pub fn default_threads() -> usize {
+    std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
 }
 
 /// The per-layer table and totals of `sim network`.

@@ -22,6 +22,10 @@ pub struct ReportArgs {
     /// 0 skips simulation (modeled figures only).
     #[arg(long, default_value_t = 2)]
     images: usize,
+    /// Simulate up to N images at once, each on its own verilated instance
+    /// and thread (results identical to one thread; default: all cores).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    threads: Option<u64>,
     #[command(flatten)]
     data: crate::cli_model::DataArgs,
     /// Energy-per-action table (YAML); default: the built-in copy of
@@ -145,11 +149,22 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
         energy_table: &table,
         batch_sizes: args.batch.clone(),
         synthesis,
+        threads: args
+            .threads
+            .map_or_else(crate::cli_hw::default_threads, |n| n as usize),
         progress: Some(&progress),
     };
     let built = report::build_report(&inputs);
     spinner.finish_and_clear();
     let report = built.context("cannot build the report")?;
+    if let (Some(asked), Some(sim)) = (args.threads, &report.simulation) {
+        if sim.threads as u64 != asked {
+            eprintln!(
+                "note: --threads {asked}: simulated on {} (at most one per image)",
+                sim.threads
+            );
+        }
+    }
     let written = report
         .write_dir(&args.out)
         .with_context(|| format!("cannot write the report to {}", args.out.display()))?;

@@ -170,3 +170,57 @@ fn a_bad_energy_table_is_refused_naming_the_file_and_field() {
     );
     assert!(!dir.path().join("out").exists(), "nothing written on error");
 }
+
+/// `--threads 2` simulates images on two instances at once and reports the
+/// same measured figures as `--threads 1`; it says how many threads ran.
+#[test]
+fn report_on_two_threads_measures_what_one_thread_does() {
+    if !(fashion_mnist_installed() && sim::verilator_available()) {
+        eprintln!("SKIPPED: fashion-mnist or verilator missing (make setup installs both)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let model = dir.path().join("model");
+    let hw = dir.path().join("hw.yaml");
+    small_model(&model);
+    small_config(&hw);
+    let run = |threads: &str| -> serde_json::Value {
+        let out = dir.path().join(format!("report-{threads}"));
+        let output = tandem(&[
+            "report",
+            "--hw",
+            hw.to_str().unwrap(),
+            "--model",
+            model.to_str().unwrap(),
+            "--images",
+            "3",
+            "--threads",
+            threads,
+            "--no-synth",
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+        ]);
+        assert!(output.status.success(), "{}", stderr(&output));
+        let stdout = String::from_utf8_lossy(&output.stdout);
+        let summary: serde_json::Value =
+            serde_json::from_str(stdout.lines().last().expect("a summary line")).unwrap();
+        let report: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(out.join("report.json")).unwrap())
+                .unwrap();
+        assert_eq!(
+            summary["simulation_threads"],
+            threads.parse::<u64>().unwrap()
+        );
+        serde_json::json!({
+            "layers": summary["layers"],
+            "cycles_per_image": summary["cycles_per_image"],
+            "mismatches": summary["mismatches"],
+            "predictions": report["simulation"]["predictions"],
+            "values_compared": report["simulation"]["values_compared"],
+        })
+    };
+    let one = run("1");
+    assert_eq!(one["mismatches"], 0);
+    assert_eq!(run("2"), one);
+}

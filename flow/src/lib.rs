@@ -13,7 +13,7 @@ use datasets::{self as dataset, DatasetKind, Split};
 use hwgen::{DesignSource, HwConfig};
 use report::{EnergyTable, ReportInputs, SynthOptions};
 use serde::{Deserialize, Serialize};
-use sim::array::{ArrayOptions, ArraySim};
+use sim::array::ArrayOptions;
 use sim::network::NetworkSummary;
 use std::path::{Path, PathBuf};
 use std::time::Instant;
@@ -265,8 +265,18 @@ pub fn run(
     let images: Vec<Vec<i32>> = (0..data.len())
         .map(|i| data.image(i).iter().map(|&p| i32::from(p)).collect())
         .collect();
-    let mut array = ArraySim::new(&design, &ArrayOptions::default())?;
-    let run = sim::network::run_network(&mut array, &model, &images, |_| {})?;
+    // Independent images on independent verilated instances, one per core;
+    // the result is identical to one thread.
+    let threads = std::thread::available_parallelism().map_or(1, |n| n.get());
+    let run = sim::network::run_network_parallel(
+        &design,
+        &ArrayOptions::default(),
+        &model,
+        &images,
+        1,
+        threads,
+        |_| {},
+    )?;
     let simulated = NetworkSummary::new(&design, &run, &data.labels, 1);
     let sim_path = out.join("sim.json");
     write_json(&sim_path, &simulated)?;

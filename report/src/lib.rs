@@ -107,6 +107,9 @@ pub struct ReportInputs<'a> {
     pub batch_sizes: Vec<usize>,
     /// `None`: skip synthesis (`--no-synth`).
     pub synthesis: Option<SynthOptions>,
+    /// Verilated instances simulating images at once (each on its own
+    /// thread; results identical to one). Default: all cores.
+    pub threads: usize,
     pub progress: Option<&'a (dyn Fn(ProgressEvent) + Sync)>,
 }
 
@@ -126,6 +129,7 @@ impl<'a> ReportInputs<'a> {
             energy_table,
             batch_sizes: DEFAULT_BATCH_SIZES.to_vec(),
             synthesis: Some(SynthOptions::default()),
+            threads: std::thread::available_parallelism().map_or(1, |n| n.get()),
             progress: None,
         }
     }
@@ -182,6 +186,8 @@ pub struct SimulationInfo {
     pub cycles_match_formula: bool,
     /// Wall-clock seconds of the simulation (Verilator build excluded).
     pub wall_seconds: f64,
+    /// Threads (verilated instances) it ran on.
+    pub threads: usize,
 }
 
 /// One compute layer, per image.
@@ -508,15 +514,29 @@ pub fn build_report(inputs: &ReportInputs<'_>) -> Result<Report, ReportError> {
                 "building the RTL of {} with Verilator (cached after the first time)",
                 config.name
             )));
-            let mut array = ArraySim::new(design, &ArrayOptions::default())?;
+            let options = ArrayOptions::default();
+            // Built (or found in the cache) here, so the timing below is the
+            // simulation alone.
+            drop(ArraySim::new(design, &options)?);
             let total = inputs.images.len();
+            let threads = sim::network::parallel_threads(total, 1, inputs.threads, false);
             inputs.report(ProgressEvent::Stage(format!(
-                "simulating {total} images on the RTL"
+                "simulating {total} images on the RTL ({threads} at a time)"
             )));
+            let done = std::sync::atomic::AtomicUsize::new(0);
             let started = Instant::now();
-            let network = sim::network::run_network(&mut array, model, inputs.images, |i| {
-                inputs.report(ProgressEvent::ImageSimulated { done: i + 1, total })
-            })?;
+            let network = sim::network::run_network_parallel(
+                design,
+                &options,
+                model,
+                inputs.images,
+                1,
+                threads,
+                |_| {
+                    let done = done.fetch_add(1, std::sync::atomic::Ordering::Relaxed) + 1;
+                    inputs.report(ProgressEvent::ImageSimulated { done, total })
+                },
+            )?;
             let wall_seconds = started.elapsed().as_secs_f64();
             let cycles_match_formula = network
                 .layers
@@ -539,6 +559,7 @@ pub fn build_report(inputs: &ReportInputs<'_>) -> Result<Report, ReportError> {
                 labels: inputs.labels.map(<[u8]>::to_vec),
                 cycles_match_formula,
                 wall_seconds,
+                threads,
             });
             run = Some(network);
         } else {
@@ -899,6 +920,8 @@ impl Report {
             "area_status": self.area.status,
             "mismatches": self.simulation.as_ref().map(|s| s.mismatches),
             "images_simulated": self.simulation.as_ref().map_or(0, |s| s.images),
+            "simulation_threads": self.simulation.as_ref().map(|s| s.threads),
+            "simulation_seconds": self.simulation.as_ref().map(|s| s.wall_seconds),
             "best_batch": self.batches.last().map(|b| serde_json::json!({
                 "batch": b.throughput.batch,
                 "images_per_s": b.throughput.images_per_s,

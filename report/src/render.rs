@@ -484,10 +484,12 @@ fn simulated_line(md: &mut String, sim: &SimulationInfo) {
     });
     let _ = writeln!(
         md,
-        "- Simulated: {} images ({}); {} s of simulation; predictions {:?}{}",
+        "- Simulated: {} images ({}); {} s of simulation on {} thread{}; predictions {:?}{}",
         sim.images,
         sim.image_source,
         num(sim.wall_seconds),
+        sim.threads,
+        if sim.threads == 1 { "" } else { "s" },
         sim.predictions,
         accuracy.unwrap_or_default()
     );

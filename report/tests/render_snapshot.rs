@@ -44,6 +44,7 @@ fn synthesized_and_simulated(mut report: Report) -> Report {
         labels: Some(vec![3, 1]),
         cycles_match_formula: true,
         wall_seconds: 0.75,
+        threads: 2,
     });
     report
 }
