@@ -13,26 +13,30 @@ use crate::model::{Conv2d, Shape};
 
 /// `[C][H][W]` -> `[H][W][C]`.
 pub fn chw_to_hwc(shape: Shape, chw: &[i32]) -> Vec<i32> {
-    let plane = shape.height * shape.width;
-    let mut hwc = vec![0; shape.len()];
-    for (c, channel) in chw.chunks_exact(plane).enumerate() {
-        for (p, &value) in channel.iter().enumerate() {
-            hwc[p * shape.channels + c] = value;
-        }
-    }
-    hwc
+    transpose(chw, shape.channels, shape.height * shape.width)
 }
 
 /// `[H][W][C]` -> `[C][H][W]`.
 pub fn hwc_to_chw(shape: Shape, hwc: &[i32]) -> Vec<i32> {
-    let plane = shape.height * shape.width;
-    let mut chw = vec![0; shape.len()];
-    for (p, pixel) in hwc.chunks_exact(shape.channels).enumerate() {
-        for (c, &value) in pixel.iter().enumerate() {
-            chw[c * plane + p] = value;
+    transpose(hwc, shape.height * shape.width, shape.channels)
+}
+
+/// A `rows x cols` row-major matrix as `cols x rows`, in 32 x 32 blocks so
+/// both sides stay in cache for wide layers.
+fn transpose(values: &[i32], rows: usize, cols: usize) -> Vec<i32> {
+    const BLOCK: usize = 32;
+    assert_eq!(values.len(), rows * cols, "tensor size");
+    let mut out = vec![0; values.len()];
+    for r0 in (0..rows).step_by(BLOCK) {
+        for c0 in (0..cols).step_by(BLOCK) {
+            for r in r0..(r0 + BLOCK).min(rows) {
+                for c in c0..(c0 + BLOCK).min(cols) {
+                    out[c * rows + r] = values[r * cols + c];
+                }
+            }
         }
     }
-    chw
+    out
 }
 
 /// Element types the kernels read activations as.
