@@ -5,7 +5,7 @@ CARGO ?= cargo
 TANDEM := target/release/tandem
 DEMO_DIR ?= out/demo
 
-.PHONY: all setup build demo demo-random test lint unit bench soak fuzz results results-full clean
+.PHONY: all setup build demo demo-random test lint unit bench bench-peer bench-sim soak fuzz results results-full clean
 
 all: build
 
@@ -46,9 +46,21 @@ lint:
 unit:
 	$(CARGO) test --workspace
 
-# Benchmarks (criterion); figures land in target/criterion.
-bench: setup
+# Benchmarks: criterion (figures in target/criterion), then golden against
+# onnxruntime on the same network and images at 1 thread and at all cores
+# (docs/golden.md; one JSON line each), then the simulation bridge against a
+# plain C++ Verilator testbench of the same design and stimulus
+# (docs/simulation.md). Run on an idle machine.
+bench: build
 	$(CARGO) bench --workspace
+	$(MAKE) --no-print-directory bench-peer bench-sim
+
+bench-peer: build
+	scripts/bench-peer.sh --threads 1
+	scripts/bench-peer.sh
+
+bench-sim: build
+	scripts/bench-sim.sh
 
 # Soak the RTL: 10^5 random GEMMs over four array shapes and bit-width
 # pairs against the integer contract (scripts/soak.sh; minutes on 2 cores).

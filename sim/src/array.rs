@@ -10,7 +10,7 @@
 
 use crate::{build, BuildOptions, Port, Sim, SimError, TraceFormat};
 use hwgen::host::{drive_gemm, GemmOperands, HostError, PortInputs};
-use hwgen::packing::{pack_signed, pack_unsigned, unpack_signed, unpack_unsigned};
+use hwgen::packing::{unpack_signed, unpack_unsigned};
 use hwgen::{generate, Design, DesignSource, TOP_MODULE};
 use sha2::{Digest, Sha256};
 use std::path::{Path, PathBuf};
@@ -118,14 +118,32 @@ pub struct ArrayOptions {
     pub trace_path: Option<PathBuf>,
 }
 
+/// Choices beyond [`ArrayOptions`] for [`ArraySim::new_with`]. Default: none of them
+/// (what [`ArraySim::new`] does).
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct ArrayExtras {
+    /// Build a multithreaded model: Verilator `--threads N` ([`BuildOptions::threads`]).
+    /// `None` or 1: single-threaded, the default. A separate cache entry. On the 16x16
+    /// preset one image ran 3% faster for twice the CPU on an idle 2-core machine, and
+    /// slower with the other core busy (docs/simulation.md).
+    pub verilator_threads: Option<u32>,
+    /// Record every port value from the model's construction on (the reset included) into
+    /// this file ([`Sim::record_to`], [`crate::replay`]); [`ArraySim::finish_recording`]
+    /// ends it.
+    pub record: Option<PathBuf>,
+}
+
 /// A verilated `tandem_top` ready to run GEMMs.
 pub struct ArraySim {
     design: Design,
+    lib: crate::VerilatedLib,
     sim: Sim,
     ports: TopPorts,
     rtl_dir: PathBuf,
     /// Scratch buffer for wide output reads.
     words: Vec<u32>,
+    /// The inputs last written to the model, to skip unchanged ones.
+    applied: Applied,
 }
 
 /// Write the generated design into a content-addressed directory under the
@@ -188,16 +206,61 @@ pub fn default_trace_path(design: &Design, format: TraceFormat) -> PathBuf {
 impl ArraySim {
     /// Generate, verilate (cached) and reset `design`.
     pub fn new(design: &Design, options: &ArrayOptions) -> Result<ArraySim, DriverError> {
+        Self::new_with(design, options, &ArrayExtras::default())
+    }
+
+    /// [`ArraySim::new`] with `extras`: a multithreaded model, a recording of the run.
+    pub fn new_with(
+        design: &Design,
+        options: &ArrayOptions,
+        extras: &ArrayExtras,
+    ) -> Result<ArraySim, DriverError> {
+        let lib = Self::library(design, options, extras.verilator_threads)?;
+        Self::on_library(design, &lib, options, extras.record.as_deref())
+    }
+
+    /// Generate `design` and build (or find in the cache) its verilated
+    /// model, traced as `options` say, multithreaded with `verilator_threads`
+    /// ([`ArrayExtras::verilator_threads`]).
+    pub fn library(
+        design: &Design,
+        options: &ArrayOptions,
+        verilator_threads: Option<u32>,
+    ) -> Result<crate::VerilatedLib, DriverError> {
         let rtl_dir = design_dir(design)?;
         let sources: Vec<PathBuf> = hwgen::generate::verilog_files()
             .into_iter()
             .map(|file| rtl_dir.join(file))
             .collect();
-        let mut build_options = BuildOptions::new(TOP_MODULE, sources);
+        let mut build_options =
+            BuildOptions::new(TOP_MODULE, sources).threads(verilator_threads.unwrap_or(1));
         build_options.trace = options.trace;
-        let lib = build(&build_options)?;
-        check_ports(&lib, design)?;
+        Ok(build(&build_options)?)
+    }
+
+    /// An `ArraySim` on a model of `design` already loaded ([`ArraySim::library`], or a
+    /// [`crate::VerilatedLib::load_copy`] of it); its ports are checked against the
+    /// design's. `record`: as [`ArrayExtras::record`].
+    pub fn on_library(
+        design: &Design,
+        lib: &crate::VerilatedLib,
+        options: &ArrayOptions,
+        record: Option<&Path>,
+    ) -> Result<ArraySim, DriverError> {
+        let rtl_dir = design_dir(design)?;
+        check_ports(lib, design)?;
+        if options.trace.is_some() && lib.trace_format() != options.trace {
+            return Err(DriverError::Unsupported(format!(
+                "tracing as {:?} needs a model built for it; this one was built with {:?}",
+                options.trace,
+                lib.trace_format()
+            )));
+        }
+        let lib = lib.clone();
         let mut sim = lib.instantiate()?;
+        if let Some(path) = record {
+            sim.record_to(path)?;
+        }
         if let Some(format) = options.trace {
             let path = options
                 .trace_path
@@ -214,10 +277,12 @@ impl ArraySim {
         let ports = TopPorts::find(&sim)?;
         let mut array = ArraySim {
             design: design.clone(),
+            lib,
             sim,
             ports,
             rtl_dir,
             words: Vec::new(),
+            applied: Applied::default(),
         };
         array.reset();
         Ok(array)
@@ -233,6 +298,17 @@ impl ArraySim {
         &self.rtl_dir
     }
 
+    /// The loaded model library (its build dir, ports), e.g. to build a
+    /// [`crate::replay::PlainTestbench`] of the same model.
+    pub fn loaded_library(&self) -> &crate::VerilatedLib {
+        &self.lib
+    }
+
+    /// End the recording [`ArrayExtras::record`] started.
+    pub fn finish_recording(&mut self) -> Result<crate::replay::RecordingSummary, SimError> {
+        self.sim.finish_recording()
+    }
+
     /// Where the waveform goes, if tracing.
     pub fn trace_path(&self) -> Option<&Path> {
         self.sim.trace_path()
@@ -246,7 +322,14 @@ impl ArraySim {
     /// Hold `rst_n` low for two edges with idle inputs.
     pub fn reset(&mut self) {
         let idle = PortInputs::idle(&self.design);
-        apply(&mut self.sim, &self.ports, &self.design, &idle);
+        self.applied = Applied::default();
+        apply(
+            &mut self.sim,
+            &self.ports,
+            &self.design,
+            &idle,
+            &mut self.applied,
+        );
         self.sim.set(self.ports.rst_n, 0);
         self.sim.step(2);
         self.sim.set(self.ports.rst_n, 1);
@@ -266,13 +349,14 @@ impl ArraySim {
             ports,
             design,
             words,
+            applied,
             ..
         } = self;
         let run = drive_gemm(design, ops, |_, inputs| {
             if stopped.is_some() {
                 return;
             }
-            apply(sim, ports, design, inputs);
+            apply(sim, ports, design, inputs, applied);
             // A protocol check in the RTL ($stop) ends the GEMM with its message.
             if let Err(error) = sim.try_step(1) {
                 stopped = Some(error);
@@ -385,44 +469,112 @@ fn check_ports(lib: &crate::VerilatedLib, design: &Design) -> Result<(), DriverE
     port_mismatch(lib, design).map_or(Ok(()), |why| Err(DriverError::Ports(why)))
 }
 
+/// The inputs as last written to the model, so that [`apply`] packs and
+/// writes only those that changed (most cycles change `act_data` and the
+/// accumulator address, or `wload_*`); `valid` is false until everything has
+/// been written once. Only the driver writes the model's inputs, so the ports
+/// still hold these values.
+#[derive(Default)]
+struct Applied {
+    valid: bool,
+    /// The one-word ports, in the order of [`apply`]'s `scalars`.
+    scalars: [u64; SCALARS],
+    wload_data: Vec<i32>,
+    prm_bias: Vec<i32>,
+    prm_shift: Vec<u8>,
+    act_data: Vec<u32>,
+    /// Packing scratch.
+    words: Vec<u32>,
+}
+
+/// How many of `tandem_top`'s inputs [`apply`] drives as plain numbers.
+const SCALARS: usize = 12;
+
 /// Drive `inputs` onto the ports (values are sampled by the next rising edge).
-fn apply(sim: &mut Sim, ports: &TopPorts, design: &Design, inputs: &PortInputs) {
+/// Ports whose values equal what `applied` says they hold are left as they
+/// are; vector ports are packed without allocating.
+fn apply(
+    sim: &mut Sim,
+    ports: &TopPorts,
+    design: &Design,
+    inputs: &PortInputs,
+    applied: &mut Applied,
+) {
     let config = &design.config;
     let widths = &design.widths;
+    let all = !applied.valid;
     let bit = |b: bool| u64::from(b);
-    sim.set(ports.wload_valid, bit(inputs.wload_valid));
-    sim.set(ports.wload_row, u64::from(inputs.wload_row));
-    write(
-        sim,
-        ports.wload_data,
-        &pack_signed(&inputs.wload_data, config.w_bits.into()),
+    let scalars: [(Port, u64); SCALARS] = [
+        (ports.wload_valid, bit(inputs.wload_valid)),
+        (ports.wload_row, u64::from(inputs.wload_row)),
+        (ports.wload_signed, bit(inputs.wload_signed)),
+        (ports.wswap, bit(inputs.wswap)),
+        (ports.prm_valid, bit(inputs.prm_valid)),
+        (ports.prm_out_bits, u64::from(inputs.prm_out_bits)),
+        (ports.act_valid, bit(inputs.act_valid)),
+        (ports.act_first, bit(inputs.act_first)),
+        (ports.act_last, bit(inputs.act_last)),
+        (ports.act_bypass, bit(inputs.act_bypass)),
+        (ports.act_acc_addr, u64::from(inputs.act_acc_addr)),
+        (ports.act_slice_shift, u64::from(inputs.act_slice_shift)),
+    ];
+    for ((port, value), last) in scalars.into_iter().zip(&mut applied.scalars) {
+        if all || *last != value {
+            sim.set(port, value);
+            *last = value;
+        }
+    }
+    if all || applied.wload_data != inputs.wload_data {
+        let values = inputs.wload_data.iter().map(|&v| v as u32);
+        pack_into(values, config.w_bits.into(), &mut applied.words);
+        write(sim, ports.wload_data, &applied.words);
+        applied.wload_data.clone_from(&inputs.wload_data);
+    }
+    if all || applied.prm_bias != inputs.prm_bias {
+        let values = inputs.prm_bias.iter().map(|&v| v as u32);
+        pack_into(values, widths.bias_bits, &mut applied.words);
+        write(sim, ports.prm_bias, &applied.words);
+        applied.prm_bias.clone_from(&inputs.prm_bias);
+    }
+    if all || applied.prm_shift != inputs.prm_shift {
+        let values = inputs.prm_shift.iter().map(|&s| u32::from(s));
+        pack_into(values, widths.shift_bits, &mut applied.words);
+        write(sim, ports.prm_shift, &applied.words);
+        applied.prm_shift.clone_from(&inputs.prm_shift);
+    }
+    if all || applied.act_data != inputs.act_data {
+        let values = inputs.act_data.iter().copied();
+        pack_into(values, config.a_bits.into(), &mut applied.words);
+        write(sim, ports.act_data, &applied.words);
+        applied.act_data.clone_from(&inputs.act_data);
+    }
+    applied.valid = true;
+}
+
+/// [`hwgen::packing::pack`] into a reused buffer: element i's low `bits` bits
+/// (two's complement for negative numbers) at bits `[i*bits, (i+1)*bits)`,
+/// `ceil(n * bits / 32)` little-endian words.
+fn pack_into(values: impl ExactSizeIterator<Item = u32>, bits: u32, words: &mut Vec<u32>) {
+    assert!(
+        (1..=32).contains(&bits),
+        "element width {bits} must be 1..=32"
     );
-    sim.set(ports.wload_signed, bit(inputs.wload_signed));
-    sim.set(ports.wswap, bit(inputs.wswap));
-    sim.set(ports.prm_valid, bit(inputs.prm_valid));
-    write(
-        sim,
-        ports.prm_bias,
-        &pack_signed(&inputs.prm_bias, widths.bias_bits),
-    );
-    let shifts: Vec<u32> = inputs.prm_shift.iter().map(|&s| u32::from(s)).collect();
-    write(
-        sim,
-        ports.prm_shift,
-        &pack_unsigned(&shifts, widths.shift_bits),
-    );
-    sim.set(ports.prm_out_bits, u64::from(inputs.prm_out_bits));
-    sim.set(ports.act_valid, bit(inputs.act_valid));
-    write(
-        sim,
-        ports.act_data,
-        &pack_unsigned(&inputs.act_data, config.a_bits.into()),
-    );
-    sim.set(ports.act_first, bit(inputs.act_first));
-    sim.set(ports.act_last, bit(inputs.act_last));
-    sim.set(ports.act_bypass, bit(inputs.act_bypass));
-    sim.set(ports.act_acc_addr, u64::from(inputs.act_acc_addr));
-    sim.set(ports.act_slice_shift, u64::from(inputs.act_slice_shift));
+    let mask = if bits == 32 {
+        u32::MAX
+    } else {
+        (1u32 << bits) - 1
+    };
+    words.clear();
+    words.resize((values.len() * bits as usize).div_ceil(32), 0);
+    for (index, value) in values.enumerate() {
+        let field = value & mask;
+        let bit = index * bits as usize;
+        let (word, offset) = (bit / 32, (bit % 32) as u32);
+        words[word] |= field << offset;
+        if offset + bits > 32 {
+            words[word + 1] |= field >> (32 - offset);
+        }
+    }
 }
 
 /// Store packed 32-bit words on a port of any width.
@@ -447,6 +599,26 @@ fn read(sim: &Sim, port: Port, words: &mut Vec<u32>) {
         words[0] = value as u32;
         if count > 1 {
             words[1] = (value >> 32) as u32;
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::pack_into;
+    use rand::{Rng, SeedableRng};
+
+    #[test]
+    fn pack_into_equals_hwgen_packing() {
+        let mut rng = rand_chacha::ChaCha8Rng::seed_from_u64(5);
+        let mut words = vec![7; 3];
+        for bits in 1..=32u32 {
+            for len in [0usize, 1, 3, 16, 17, 33] {
+                let values: Vec<i32> = (0..len).map(|_| rng.random()).collect();
+                let expected = hwgen::packing::pack_signed(&values, bits);
+                pack_into(values.iter().map(|&v| v as u32), bits, &mut words);
+                assert_eq!(words, expected, "bits {bits}, len {len}");
+            }
         }
     }
 }

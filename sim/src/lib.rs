@@ -68,6 +68,12 @@
 //! * [`network`]: conv2d / linear layers as GEMMs (host im2col), a whole golden model layer
 //!   by layer with every layer compared against golden, and per-layer cycle accounting.
 //! * [`gemm_check`]: randomized GEMMs against the integer contract.
+//!
+//! # Recording and replay
+//! [`Sim::record_to`] records every input value a driver applies and every output value the
+//! model produces; [`replay`] replays such a recording through the bridge or in a plain C++
+//! Verilator testbench of the same model ([`replay::PlainTestbench`]), checking every output,
+//! which is how the bridge's overhead is measured (`scripts/bench-sim.sh`).
 
 pub mod array;
 mod build;
@@ -77,6 +83,7 @@ mod model;
 pub mod network;
 mod pack;
 mod ports;
+pub mod replay;
 mod wrapper;
 
 pub use build::{

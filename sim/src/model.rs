@@ -8,6 +8,7 @@ use std::sync::Arc;
 
 use crate::build::{BuildOptions, BuiltModel, TraceFormat};
 use crate::ports::{Direction, PortInfo, Storage};
+use crate::replay::{Recorder, RecordingSummary, MAX_STEP, OP_EVAL};
 use crate::wrapper::ABI_VERSION;
 use crate::SimError;
 
@@ -180,6 +181,38 @@ impl VerilatedLib {
         })
     }
 
+    /// Load the same build again from a private copy of its shared library at `path` (the
+    /// file is copied there, replacing what is there). The copy is an independent library
+    /// with its own copy of the Verilator runtime; [`Port`] handles of this design work with
+    /// both. Meant for benchmarks: a new file gets new page-cache pages, and on some
+    /// machines (virtual ones especially) where the model's code lands in physical memory
+    /// changes its speed by tens of percent, so a fair measurement samples several copies.
+    pub fn load_copy(&self, path: &Path) -> Result<VerilatedLib, SimError> {
+        let inner = &self.inner;
+        // Copy to a temporary name and rename, so the file is new (never an open library's
+        // pages rewritten in place) and complete when loaded.
+        let temp = path.with_extension(format!("tmp-{}", std::process::id()));
+        std::fs::copy(&inner.library_path, &temp)
+            .map_err(|e| SimError::io("cannot copy the model library to", &temp, e))?;
+        std::fs::rename(&temp, path)
+            .map_err(|e| SimError::io("cannot rename the library copy to", path, e))?;
+        let opts = BuildOptions {
+            top: inner.top.clone(),
+            clock: inner.clock_name.clone(),
+            trace: inner.trace,
+            ..BuildOptions::default()
+        };
+        let built = BuiltModel {
+            dir: inner.dir.clone(),
+            library: path.to_owned(),
+            ports: inner.ports.clone(),
+            clock: inner.clock,
+            key: format!("{:016x}", inner.design_id),
+            cached: inner.cached,
+        };
+        VerilatedLib::load(&opts, built)
+    }
+
     /// Create a fresh model instance (all state zero, time 0, clock low).
     pub fn instantiate(&self) -> Result<Sim, SimError> {
         let inner = &self.inner;
@@ -206,6 +239,7 @@ impl VerilatedLib {
             cycles: 0,
             trace_path: None,
             fatal: None,
+            recorder: None,
         })
     }
 
@@ -248,6 +282,11 @@ impl VerilatedLib {
     pub fn has_clock(&self) -> bool {
         self.inner.clock.is_some()
     }
+
+    /// Index of the clock port in [`VerilatedLib::ports`], if the design has one.
+    pub(crate) fn clock_index(&self) -> Option<usize> {
+        self.inner.clock
+    }
 }
 
 /// One instance of a Verilated model.
@@ -268,6 +307,8 @@ pub struct Sim {
     cycles: u64,
     trace_path: Option<PathBuf>,
     fatal: Option<String>,
+    /// Set while recording ([`Sim::record_to`]); `None` costs one branch per eval / step.
+    recorder: Option<Box<Recorder>>,
 }
 
 // SAFETY: the model and its VerilatedContext are heap objects owned exclusively by this Sim,
@@ -512,6 +553,14 @@ impl Sim {
     /// [`Sim::eval`] that reports a fatal error instead of panicking.
     pub fn try_eval(&mut self) -> Result<(), SimError> {
         self.alive()?;
+        if self.recorder.is_some() {
+            return self.recorded_call(None).map(|_| ());
+        }
+        self.raw_eval()
+    }
+
+    #[inline(always)]
+    fn raw_eval(&mut self) -> Result<(), SimError> {
         // SAFETY: live handle owned by this Sim; the wrapper catches all C++ exceptions.
         let rc = unsafe { (self.lib.api.eval)(self.handle.as_ptr()) };
         if rc != 0 {
@@ -537,6 +586,14 @@ impl Sim {
     /// edges simulated (less than `cycles` only after `$finish`).
     pub fn try_step(&mut self, cycles: u64) -> Result<u64, SimError> {
         self.alive()?;
+        if self.recorder.is_some() {
+            return self.recorded_call(Some(cycles));
+        }
+        self.raw_step(cycles)
+    }
+
+    #[inline(always)]
+    fn raw_step(&mut self, cycles: u64) -> Result<u64, SimError> {
         let mut done = 0u64;
         // SAFETY: live handle owned by this Sim; `done` is a valid out-pointer; the wrapper
         // catches all C++ exceptions.
@@ -567,6 +624,128 @@ impl Sim {
     pub fn finished(&self) -> bool {
         // SAFETY: live handle; reads a flag.
         self.fatal.is_some() || unsafe { (self.lib.api.finished)(self.handle.as_ptr()) } != 0
+    }
+
+    /// Record every later [`Sim::eval`] and [`Sim::step`] call of this model into `path`: the
+    /// input ports' values before each call and the output ports' values after it (only the
+    /// ports that changed), in the format of [`crate::replay`]. A replay from a fresh model
+    /// then sees exactly this stimulus, and must reproduce every recorded output: through the
+    /// bridge with [`crate::replay::replay_on_bridge`], in a plain C++ testbench with
+    /// [`crate::replay::PlainTestbench`]. Only a fresh model can start a recording (nothing
+    /// evaluated or stepped yet), so that the replay starts from the same state. Ends with
+    /// [`Sim::finish_recording`] (or when the model is dropped). Costs one branch per call when
+    /// not recording.
+    pub fn record_to(&mut self, path: &Path) -> Result<(), SimError> {
+        self.alive()?;
+        if self.recorder.is_some() {
+            return Err(SimError::Runtime {
+                top: self.lib.top.clone(),
+                reason: "already recording".into(),
+            });
+        }
+        if self.cycles != 0 || self.time() != 0 {
+            return Err(SimError::Runtime {
+                top: self.lib.top.clone(),
+                reason: format!(
+                    "a recording must start on a fresh model (this one is at time {}), so that a replay from a fresh model sees the same state",
+                    self.time()
+                ),
+            });
+        }
+        self.recorder = Some(Box::new(Recorder::create(
+            &self.lib.top,
+            &self.lib.ports,
+            path,
+        )?));
+        Ok(())
+    }
+
+    /// Whether [`Sim::record_to`] is recording.
+    pub fn is_recording(&self) -> bool {
+        self.recorder.is_some()
+    }
+
+    /// End the recording started by [`Sim::record_to`]: write the end marker, flush, and say
+    /// what was recorded.
+    pub fn finish_recording(&mut self) -> Result<RecordingSummary, SimError> {
+        match self.recorder.take() {
+            Some(recorder) => recorder.finish(),
+            None => Err(SimError::Runtime {
+                top: self.lib.top.clone(),
+                reason: "not recording".into(),
+            }),
+        }
+    }
+
+    /// An eval (`None`) or step while recording: inputs before, outputs after, one record per
+    /// call (per [`MAX_STEP`] edges for longer steps).
+    #[cold]
+    #[inline(never)]
+    fn recorded_call(&mut self, step: Option<u64>) -> Result<u64, SimError> {
+        let mut recorder = self.recorder.take().expect("recording");
+        if recorder.ended() {
+            // A fatal error ended the recording; the model is dead anyway.
+            self.recorder = Some(recorder);
+            return match step {
+                None => self.raw_eval().map(|()| 0),
+                Some(cycles) => self.raw_step(cycles),
+            };
+        }
+        let mut remaining = step.unwrap_or(0);
+        let mut total = 0;
+        let result = loop {
+            let chunk = remaining.min(MAX_STEP);
+            recorder.begin(|i, out| self.port_words(i, out));
+            let call = match step {
+                None => self.raw_eval().map(|()| OP_EVAL),
+                Some(_) => self.raw_step(chunk).map(|done| done as u32),
+            };
+            match call {
+                Ok(op) => {
+                    recorder.end(op, |i, out| self.port_words(i, out));
+                    if step.is_none() {
+                        break Ok(0);
+                    }
+                    total += u64::from(op);
+                    remaining -= chunk;
+                    if remaining == 0 || u64::from(op) < chunk {
+                        break Ok(total);
+                    }
+                }
+                Err(error) => {
+                    if matches!(error, SimError::Fatal { .. }) {
+                        recorder.fatal();
+                    }
+                    break Err(error);
+                }
+            }
+        };
+        self.recorder = Some(recorder);
+        result
+    }
+
+    /// The value of the port with header index `i` as 32-bit words (`ceil(width / 32)`).
+    fn port_words(&self, i: usize, out: &mut [u32]) {
+        let info = &self.lib.ports[i];
+        let addr = self.addrs[i];
+        // SAFETY: as in `get` and `get_wide_into`: the port's storage in our live model, read
+        // as its own type; `out` has the storage's word count (the recorder sized it so).
+        unsafe {
+            match info.storage {
+                Storage::U8 => out[0] = u32::from(addr.read()),
+                Storage::U16 => out[0] = u32::from(addr.cast::<u16>().read()),
+                Storage::U32 => out[0] = addr.cast::<u32>().read(),
+                Storage::U64 => {
+                    let v = addr.cast::<u64>().read();
+                    out[0] = v as u32;
+                    out[1] = (v >> 32) as u32;
+                }
+                Storage::Wide(n) => {
+                    assert_eq!(out.len(), n as usize, "port `{}` has {n} words", info.name);
+                    std::ptr::copy_nonoverlapping(addr.cast::<u32>(), out.as_mut_ptr(), n as usize)
+                }
+            }
+        }
     }
 
     /// Start writing a waveform to `path` (format chosen at build time; the extension is not
@@ -666,6 +845,10 @@ impl Sim {
 
 impl Drop for Sim {
     fn drop(&mut self) {
+        if let Some(recorder) = self.recorder.take() {
+            // Best effort: an unfinished recording still gets its end marker.
+            let _ = recorder.finish();
+        }
         // SAFETY: the handle came from `create` and is destroyed exactly once, here; `lib`
         // (and so the code) is still alive because we hold an Arc to it.
         unsafe { (self.lib.api.destroy)(self.handle.as_ptr()) }

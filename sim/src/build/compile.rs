@@ -18,10 +18,10 @@ use crate::wrapper;
 use crate::SimError;
 
 const RUNTIME_OPT: &str = "-O2";
-const MODEL_FAST_OPT: &str = "-O2";
+pub(super) const MODEL_FAST_OPT: &str = "-O2";
 /// Verilator compiles its "slow" (construction/initial/settle) code without optimisation;
 /// -O1 is nearly as quick to compile and keeps start-up of big designs reasonable.
-const MODEL_SLOW_OPT: &str = "-O1";
+pub(super) const MODEL_SLOW_OPT: &str = "-O1";
 
 /// File names of built libraries start with this.
 const LIB_STEM: &str = "libV";
@@ -220,11 +220,7 @@ fn compile(
     units: Vec<Unit>,
     log: &mut String,
 ) -> Result<Vec<PathBuf>, SimError> {
-    let trace_defs = match job.opts.trace {
-        None => ["-DVM_TRACE=0", "-DVM_TRACE_VCD=0", "-DVM_TRACE_FST=0"],
-        Some(TraceFormat::Vcd) => ["-DVM_TRACE=1", "-DVM_TRACE_VCD=1", "-DVM_TRACE_FST=0"],
-        Some(TraceFormat::Fst) => ["-DVM_TRACE=1", "-DVM_TRACE_VCD=0", "-DVM_TRACE_FST=1"],
-    };
+    let trace_defs = trace_defines(job.opts.trace);
     let mut jobs = JobSet::default();
     let mut objects = Vec::new();
     for (what, src, opt) in units {
@@ -247,6 +243,15 @@ fn compile(
     jobs.wait_all(tmp)?;
     objects.extend(runtime?);
     Ok(objects)
+}
+
+/// The `VM_TRACE*` defines the model and wrapper are compiled with.
+pub(super) fn trace_defines(trace: Option<TraceFormat>) -> [&'static str; 3] {
+    match trace {
+        None => ["-DVM_TRACE=0", "-DVM_TRACE_VCD=0", "-DVM_TRACE_FST=0"],
+        Some(TraceFormat::Vcd) => ["-DVM_TRACE=1", "-DVM_TRACE_VCD=1", "-DVM_TRACE_FST=0"],
+        Some(TraceFormat::Fst) => ["-DVM_TRACE=1", "-DVM_TRACE_VCD=0", "-DVM_TRACE_FST=1"],
+    }
 }
 
 /// Link the objects into the build's shared library.
@@ -297,7 +302,7 @@ fn write_build_info(
 
 /// Compiler flags shared by the runtime, the model and the wrapper.
 /// `header_dir` holds our force-included `tandem_printf.h` (see wrapper.rs).
-fn common_cxx_flags(tc: &Toolchain, header_dir: &Path) -> Vec<String> {
+pub(super) fn common_cxx_flags(tc: &Toolchain, header_dir: &Path) -> Vec<String> {
     let inc = tc.verilator_root.join("include");
     vec![
         "-include".into(),
@@ -324,7 +329,7 @@ fn common_cxx_flags(tc: &Toolchain, header_dir: &Path) -> Vec<String> {
 
 /// The Verilator runtime objects for `trace`, compiled once per toolchain into
 /// `<root>/runtime-<hash>/` and shared by every model.
-fn runtime_objects(
+pub(super) fn runtime_objects(
     tc: &Toolchain,
     root: &Path,
     trace: Option<TraceFormat>,

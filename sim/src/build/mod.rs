@@ -19,6 +19,7 @@ mod compile;
 mod interrupt;
 mod jobs;
 mod options;
+pub(crate) mod testbench;
 mod toolchain;
 
 use std::fs;
