@@ -40,6 +40,6 @@ pub mod teacher;
 
 pub use config::{Preset, TrainConfig};
 pub use error::TrainError;
-pub use pipeline::train;
+pub use pipeline::{train, train_teacher_only, TeacherReport};
 pub use progress::Progress;
 pub use summary::{StageReport, TrainReport};

@@ -63,6 +63,37 @@ pub fn train(
     Ok(report)
 }
 
+/// What [`train_teacher`] measured.
+#[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
+pub struct TeacherReport {
+    /// Test accuracy of the float BN teacher, 0..=1.
+    pub accuracy: f64,
+    /// Training time (0 when `config.teacher.checkpoint` was reused).
+    pub seconds: f64,
+    /// The saved teacher (`out/teacher`): pass it as `teacher.checkpoint`
+    /// to students that should share it.
+    pub dir: PathBuf,
+}
+
+/// Train only the BN teacher of `config` (or load its checkpoint) and save
+/// it into `out/teacher`, for several students to share (`tandem sweep`
+/// trains one teacher per dataset and width). The students' bit-widths in
+/// `config` do not matter here.
+pub fn train_teacher_only(
+    config: &TrainConfig,
+    progress: impl Into<Progress>,
+) -> Result<TeacherReport, TrainError> {
+    let progress = progress.into();
+    let run = Run::prepare(config)?;
+    let data = RunData::load(&run)?;
+    let teacher = teacher_step(&run, &data, &progress)?;
+    Ok(TeacherReport {
+        accuracy: teacher.accuracy,
+        seconds: teacher.seconds,
+        dir: run.out.join("teacher"),
+    })
+}
+
 /// A checked configuration and the process set up for it.
 struct Run<'a> {
     config: &'a TrainConfig,
