@@ -63,7 +63,7 @@ pub fn train(
     Ok(report)
 }
 
-/// What [`train_teacher`] measured.
+/// What [`train_teacher_only`] measured.
 #[derive(Debug, Clone, serde::Serialize, serde::Deserialize)]
 pub struct TeacherReport {
     /// Test accuracy of the float BN teacher, 0..=1.
