@@ -6,6 +6,7 @@ mod cli_flow;
 mod cli_hw;
 mod cli_model;
 mod cli_report;
+mod cli_sweep;
 mod cli_train;
 mod exit;
 mod progress;
@@ -86,6 +87,19 @@ enum Command {
     ///   tandem flow --config configs/flow-quick.yaml --out out/flow
     #[command(verbatim_doc_comment)]
     Flow(cli_flow::FlowArgs),
+    /// Sweep bit-widths x arrays x batch sizes: per point the model, the
+    /// design, real images through the RTL (0 mismatches), throughput,
+    /// energy, area and accuracy; Pareto fronts in sweep.md and SVG plots.
+    /// Locally in parallel or as SLURM job arrays. Results are reused by a
+    /// later sweep into the same directory when their inputs match.
+    ///
+    /// Example:
+    ///   tandem sweep --config configs/sweep-random.yaml --out out/sweep-random
+    ///   tandem sweep --config configs/sweep-quick.yaml --out out/sweep --json | tail -n 1
+    ///   tandem sweep --config configs/sweep-random.yaml --out /shared/sweep \
+    ///       --executor slurm --partition cpu --time 01:00:00
+    #[command(verbatim_doc_comment)]
+    Sweep(cli_sweep::SweepArgs),
 }
 
 fn main() -> ExitCode {
@@ -114,5 +128,6 @@ fn run(cli: Cli) -> Result<()> {
         Command::Train(args) => cli_train::run_train(args),
         Command::Report(args) => cli_report::run_report(args),
         Command::Flow(args) => cli_flow::run_flow(args),
+        Command::Sweep(args) => cli_sweep::run_sweep(args),
     }
 }

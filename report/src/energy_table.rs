@@ -41,7 +41,7 @@ impl Corner {
 }
 
 /// A value at the three corners.
-#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize)]
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, serde::Deserialize)]
 pub struct Range {
     pub low: f64,
     pub typical: f64,

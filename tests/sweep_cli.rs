@@ -1,0 +1,192 @@
+//! End-to-end tests of `tandem sweep` with the local executor: a tiny
+//! hardware-only spec, its files and binding JSON keys, a failing point
+//! that does not stop the others, and reuse on a second run.
+
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn tandem(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_tandem"))
+        .args(args)
+        .output()
+        .expect("run tandem")
+}
+
+fn ready() -> bool {
+    let data = Path::new("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz").exists();
+    if !(data && sim::verilator_available()) {
+        eprintln!("SKIPPED: fashion-mnist or verilator missing (make setup installs both)");
+        return false;
+    }
+    true
+}
+
+/// One pair x three arrays x two batch sizes; the third array asks for
+/// 17-bit PEs, which the design refuses, so its points fail.
+fn tiny_spec(dir: &Path) -> std::path::PathBuf {
+    let hw = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/hw-8x8-w4a4.yaml");
+    let spec = dir.join("tiny.yaml");
+    std::fs::write(
+        &spec,
+        format!(
+            "name: tiny\n\
+             models: {{ source: random, topology: alexnet-cifar, width: 0.125, in_channels: 1, seed: 3, dataset: fashion-mnist }}\n\
+             bits: [ {{ wbits: 4, abits: 4, first_last_wbits: 8 }} ]\n\
+             arrays: [ {{ rows: 4, cols: 4 }}, {{ rows: 8, cols: 8 }}, {{ rows: 4, cols: 4, a_bits: 17 }} ]\n\
+             hw_base: {}\n\
+             batch: [1, 4]\n\
+             sim_images: 1\n\
+             accuracy_images: 200\n",
+            hw.display()
+        ),
+    )
+    .unwrap();
+    spec
+}
+
+const KEYS: [&str; 19] = [
+    "label",
+    "wbits",
+    "abits",
+    "first_last_wbits",
+    "rows",
+    "cols",
+    "batch",
+    "accuracy",
+    "mismatches",
+    "cycles_per_image",
+    "images_per_s",
+    "utilization",
+    "energy_per_image_uj",
+    "cells",
+    "luts",
+    "dsps",
+    "area_mm2_estimate",
+    "seconds",
+    "images_per_s_basis",
+];
+
+#[test]
+fn a_tiny_sweep_writes_every_point_records_failures_and_reuses_results() {
+    if !ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let spec = tiny_spec(dir.path());
+    let out = dir.path().join("out");
+    let run = || {
+        tandem(&[
+            "sweep",
+            "--config",
+            spec.to_str().unwrap(),
+            "--out",
+            out.to_str().unwrap(),
+            "--json",
+        ])
+    };
+    let first = run();
+    let stderr = String::from_utf8_lossy(&first.stderr).into_owned();
+    // One array fails, so the sweep exits 1 after writing everything else.
+    assert_eq!(first.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("w4a4f8-4x4-pe17x4-b1"),
+        "the failed points are listed: {stderr}"
+    );
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["points"], 4, "{summary}");
+    assert_eq!(summary["failed"].as_array().unwrap().len(), 2, "{summary}");
+    assert!(
+        !summary["pareto"].as_array().unwrap().is_empty(),
+        "{summary}"
+    );
+    for file in [
+        "sweep.json",
+        "sweep.csv",
+        "sweep.md",
+        "plots/accuracy_vs_energy.svg",
+    ] {
+        assert!(out.join(file).is_file(), "{file} missing");
+    }
+    for label in [
+        "w4a4f8-4x4-b1",
+        "w4a4f8-4x4-b4",
+        "w4a4f8-8x8-b1",
+        "w4a4f8-8x8-b4",
+    ] {
+        let text = std::fs::read_to_string(out.join(format!("points/{label}.json"))).unwrap();
+        let point: serde_json::Value = serde_json::from_str(&text).unwrap();
+        for key in KEYS {
+            assert!(point.get(key).is_some(), "{label} lacks {key}: {point}");
+        }
+        assert_eq!(point["label"], label);
+        assert_eq!(point["mismatches"], 0);
+        assert_eq!(point["first_last_wbits"], 8);
+        let energy = &point["energy_per_image_uj"];
+        let (low, typical, high) = (
+            energy["low"].as_f64().unwrap(),
+            energy["typical"].as_f64().unwrap(),
+            energy["high"].as_f64().unwrap(),
+        );
+        assert!(0.0 < low && low <= typical && typical <= high, "{energy}");
+        let accuracy = point["accuracy"].as_f64().unwrap();
+        assert!((0.0..=1.0).contains(&accuracy));
+        assert!(point["cycles_per_image"].as_f64().unwrap() > 0.0);
+    }
+    // Batch 1 is measured on the RTL, batch 4 modeled; batching cannot
+    // make an image cost more cycles.
+    let read = |label: &str| -> serde_json::Value {
+        serde_json::from_str(
+            &std::fs::read_to_string(out.join(format!("points/{label}.json"))).unwrap(),
+        )
+        .unwrap()
+    };
+    let (b1, b4) = (read("w4a4f8-8x8-b1"), read("w4a4f8-8x8-b4"));
+    assert!(
+        b1["images_per_s_basis"]
+            .as_str()
+            .unwrap()
+            .starts_with("measured"),
+        "{b1}"
+    );
+    assert!(b4["cycles_per_image"].as_f64().unwrap() <= b1["cycles_per_image"].as_f64().unwrap());
+
+    // Again: the model and both good hardware jobs are reused, the failed
+    // one runs again (and fails again); the points are the same.
+    let second = run();
+    let stderr = String::from_utf8_lossy(&second.stderr).into_owned();
+    assert_eq!(second.status.code(), Some(1), "{stderr}");
+    assert_eq!(stderr.matches(": reused").count(), 3, "{stderr}");
+    let again: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("points/w4a4f8-8x8-b1.json")).unwrap(),
+    )
+    .unwrap();
+    assert_eq!(again, b1);
+}
+
+#[test]
+fn a_spec_error_names_the_file_and_the_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let spec = dir.path().join("bad.yaml");
+    std::fs::write(
+        &spec,
+        "name: bad\nmodels: { source: random, topology: alexnet-cifar, width: 0.125, in_channels: 1, dataset: fashion-mnist }\n\
+         bits: []\narrays: [ { rows: 4, cols: 4 } ]\nhw_base: configs/hw-8x8-w4a4.yaml\n",
+    )
+    .unwrap();
+    let output = tandem(&[
+        "sweep",
+        "--config",
+        spec.to_str().unwrap(),
+        "--out",
+        dir.path().join("out").to_str().unwrap(),
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert_eq!(output.status.code(), Some(1), "{stderr}");
+    assert!(
+        stderr.contains("bad.yaml") && stderr.contains("bits"),
+        "{stderr}"
+    );
+    let missing = tandem(&["sweep", "--out", "x"]);
+    assert_eq!(missing.status.code(), Some(2));
+}
