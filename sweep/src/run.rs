@@ -114,6 +114,14 @@ impl Sweep {
         })
     }
 
+    /// The dataset of the test images, and its directory.
+    pub fn dataset(&self) -> (String, Option<PathBuf>) {
+        match &self.train {
+            Some(train) => (train.dataset.clone(), train.data_dir.clone()),
+            None => dataset_of(&self.spec),
+        }
+    }
+
     pub fn default_first_last(&self) -> Option<u8> {
         self.train.as_ref().map(|t| t.first_last_wbits)
     }
@@ -372,7 +380,7 @@ impl Sweep {
         model: &golden::Model,
         limit: Option<usize>,
     ) -> Result<Option<datasets::Dataset>, SweepError> {
-        let (name, data_dir) = dataset_of(&self.spec);
+        let (name, data_dir) = self.dataset();
         if name == "synthetic" {
             return Ok(None);
         }
@@ -458,7 +466,7 @@ impl Sweep {
         inputs.images = &images;
         inputs.image_source = format!(
             "{} test split, images 0..{}",
-            dataset_of(spec).0,
+            self.dataset().0,
             images.len()
         );
         inputs.batch_sizes = spec.batch.clone();
@@ -542,13 +550,14 @@ impl Sweep {
     }
 }
 
-/// The dataset the sweep's images come from, and its directory.
+/// The dataset the sweep's images come from, and its directory, as the
+/// spec names them (a trained sweep's come from its training config).
 fn dataset_of(spec: &SweepSpec) -> (String, Option<PathBuf>) {
     match &spec.models {
         ModelSource::Random {
             dataset, data_dir, ..
         } => (dataset.clone(), data_dir.clone()),
-        ModelSource::Trained { .. } => (String::new(), None),
+        ModelSource::Trained { train } => (format!("the dataset of {}", train.display()), None),
     }
 }
 
