@@ -4,7 +4,7 @@ use crate::exit::{usage, usage_because};
 use crate::progress;
 use anyhow::{bail, Context, Result};
 use clap::{ArgGroup, Args, Subcommand};
-use datasets::{self as dataset, Dataset, DatasetKind, Split, IMAGE_SIDE};
+use datasets::{self as dataset, imagefolder, Dataset, DatasetKind, Source, Split, IMAGE_SIDE};
 use golden::fast::FastModel;
 use golden::model::{Model, Op, Output};
 use golden::random::{random_model, RandomBits};
@@ -92,7 +92,8 @@ pub struct EvalArgs {
     #[command(flatten)]
     data: DataArgs,
     /// Use only the first N test images (default: the whole test split).
-    /// `--limit` is an older name for it.
+    /// `--limit` is an older name for it. With --dataset synthetic: how
+    /// many images to make (required).
     #[arg(long, value_name = "N", alias = "limit")]
     images: Option<usize>,
     /// Worker threads (default: all cores).
@@ -106,13 +107,46 @@ pub struct EvalArgs {
 /// Which dataset's test split to use; shared by every command that reads images.
 #[derive(Debug, Args)]
 pub struct DataArgs {
-    /// Dataset whose test split to use: fashion-mnist, mnist or cifar10
-    /// (default: the dataset in the model's provenance, else fashion-mnist).
+    /// Dataset whose test split to use: fashion-mnist, mnist or cifar10;
+    /// synthetic (seeded images of the model's input shape: no files, no
+    /// accuracy); or imagefolder (class subfolders of JPEG/PNG files in
+    /// --data-dir, resized and center-cropped as torchvision evaluates
+    /// ImageNet) (default: the dataset in the model's provenance, else
+    /// fashion-mnist).
     #[arg(long)]
     pub dataset: Option<String>,
-    /// Directory with the dataset files (default: /usr/share/datasets/<dataset>).
+    /// Directory with the dataset files (default: /usr/share/datasets/<dataset>;
+    /// required by imagefolder, refused by synthetic).
     #[arg(long)]
     pub data_dir: Option<PathBuf>,
+    /// Seed of the --dataset synthetic images (default: 1).
+    #[arg(long, value_name = "SEED")]
+    pub synthetic_seed: Option<u64>,
+}
+
+/// What `--dataset` names.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Requested {
+    Files(DatasetKind),
+    Synthetic,
+    ImageFolder,
+}
+
+/// Images for `tandem report`: the first N of the chosen set, with what
+/// the report says about them.
+pub struct ReportImages {
+    /// The images, as the simulator takes them.
+    pub images: Vec<Vec<i32>>,
+    /// Their labels, when predictions may be scored against them (never
+    /// for synthetic images).
+    pub labels: Option<Vec<u8>>,
+    /// Size of the whole set, for the modeled whole-test-set figures
+    /// (none for synthetic images: there is no set).
+    pub test_set_images: Option<u64>,
+    /// What the images are, e.g. "fashion-mnist test split, images 0..2".
+    pub source: String,
+    /// Where they come from.
+    pub kind: Source,
 }
 
 /// The dataset a command uses and why.
@@ -135,24 +169,52 @@ enum DatasetOrigin {
 }
 
 impl DataArgs {
-    /// Checks that `--dataset`, if given, names a supported dataset (call it
-    /// before any slow work).
+    /// Checks that `--dataset`, if given, names a supported dataset and that
+    /// `--data-dir` and `--synthetic-seed` go with it (call it before any
+    /// slow work).
     pub fn check(&self) -> Result<()> {
-        self.flag_kind().map(|_| ())
+        let requested = self.requested()?;
+        match requested {
+            Some(Requested::Synthetic) if self.data_dir.is_some() => {
+                return Err(usage(
+                    "--dataset synthetic makes its images and reads no files; leave out --data-dir",
+                ));
+            }
+            Some(Requested::ImageFolder) if self.data_dir.is_none() => {
+                return Err(usage(
+                    "--dataset imagefolder needs --data-dir DIR: a folder with one subfolder of \
+                     JPEG/PNG images per class (DIR/<class>/<image>.jpg), as torchvision's \
+                     ImageFolder reads",
+                ));
+            }
+            _ => {}
+        }
+        if self.synthetic_seed.is_some() && requested != Some(Requested::Synthetic) {
+            return Err(usage(
+                "--synthetic-seed only applies to --dataset synthetic",
+            ));
+        }
+        Ok(())
     }
 
-    fn flag_kind(&self) -> Result<Option<DatasetKind>> {
-        self.dataset
-            .as_deref()
-            .map(|name| {
-                DatasetKind::from_name(name).map_err(|e| usage_because("invalid --dataset", e))
-            })
-            .transpose()
+    fn requested(&self) -> Result<Option<Requested>> {
+        let Some(name) = self.dataset.as_deref() else {
+            return Ok(None);
+        };
+        Source::check_name(name).map_err(|e| usage_because("invalid --dataset", e))?;
+        Ok(Some(match name {
+            Source::SYNTHETIC => Requested::Synthetic,
+            Source::IMAGEFOLDER => Requested::ImageFolder,
+            _ => Requested::Files(
+                DatasetKind::from_name(name).map_err(|e| usage_because("invalid --dataset", e))?,
+            ),
+        }))
     }
 
-    /// `--dataset`, else the model's provenance dataset, else fashion-mnist.
+    /// `--dataset`, else the model's provenance dataset, else fashion-mnist
+    /// (for the file datasets; the caller has handled the others).
     fn choose(&self, model: &Model) -> Result<ChosenDataset> {
-        if let Some(kind) = self.flag_kind()? {
+        if let Some(Requested::Files(kind)) = self.requested()? {
             return Ok(ChosenDataset {
                 kind,
                 origin: DatasetOrigin::Flag,
@@ -178,12 +240,25 @@ impl DataArgs {
     /// classes. Says on stderr when the dataset came from the provenance and
     /// when `limit` is more than the split holds; the returned set's `len()`
     /// is the number of images actually used.
+    ///
+    /// `--dataset synthetic` makes exactly `limit` images of the model's
+    /// input shape (`None` is refused: there is no split to take whole);
+    /// `--dataset imagefolder` reads the first `limit` images of the folder.
     pub fn load_test_for(
         &self,
         model: &Model,
         model_dir: &Path,
         limit: Option<usize>,
     ) -> Result<Dataset> {
+        self.check()?;
+        match self.requested()? {
+            Some(Requested::Synthetic) => return self.synthetic_for(model, limit),
+            Some(Requested::ImageFolder) => {
+                let listing = self.list_folder_for(model, model_dir)?;
+                return load_folder(&listing, model, limit);
+            }
+            Some(Requested::Files(_)) | None => {}
+        }
         let chosen = self.choose(model)?;
         if let Some(note) = origin_note(&chosen, model_dir) {
             eprintln!("{note}");
@@ -212,14 +287,146 @@ impl DataArgs {
         }
         Ok(data)
     }
+
+    /// The first `count` images for `tandem report`, and the size of the
+    /// whole set they are from (a file dataset's split is read whole for
+    /// it; an image folder is only listed).
+    pub fn load_for_report(
+        &self,
+        model: &Model,
+        model_dir: &Path,
+        count: usize,
+    ) -> Result<ReportImages> {
+        self.check()?;
+        let (data, test_set_images) = match self.requested()? {
+            Some(Requested::Synthetic) => (self.synthetic_for(model, Some(count))?, None),
+            Some(Requested::ImageFolder) => {
+                let listing = self.list_folder_for(model, model_dir)?;
+                let data = load_folder(&listing, model, Some(count))?;
+                (data, Some(listing.len() as u64))
+            }
+            Some(Requested::Files(_)) | None => {
+                // The whole split: its size gives the modeled whole-test-set figures.
+                let data = self.load_test_for(model, model_dir, None)?;
+                if let Some(note) = clamp_note(count, data.len(), data.kind) {
+                    eprintln!("{note}");
+                }
+                let size = data.len() as u64;
+                (data, Some(size))
+            }
+        };
+        let count = count.min(data.len());
+        let images = (0..count)
+            .map(|i| data.image(i).iter().map(|&p| i32::from(p)).collect())
+            .collect();
+        let labels = data.u8_labels().map(|labels| labels[..count].to_vec());
+        let source = match data.kind {
+            Source::Files(kind) => format!("{} test split, images 0..{count}", kind.name()),
+            Source::Synthetic { seed } => format!(
+                "synthetic images (seed {seed}, {}x{}x{}; labels meaningless, no accuracy), \
+                 images 0..{count}",
+                data.channels, data.height, data.width
+            ),
+            Source::ImageFolder => format!(
+                "image folder {}, images 0..{count}",
+                self.data_dir.as_deref().unwrap_or(Path::new("")).display()
+            ),
+        };
+        Ok(ReportImages {
+            images,
+            labels,
+            test_set_images,
+            source,
+            kind: data.kind,
+        })
+    }
+
+    /// `limit` synthetic images of the model's input shape.
+    fn synthetic_for(&self, model: &Model, limit: Option<usize>) -> Result<Dataset> {
+        let count = limit.ok_or_else(|| {
+            usage("--dataset synthetic makes as many images as --images asks for; pass --images N")
+        })?;
+        let seed = self
+            .synthetic_seed
+            .unwrap_or(dataset::synthetic::DEFAULT_SEED);
+        Ok(dataset::synthetic(model.input.to_array(), count, seed))
+    }
+
+    /// The `--data-dir` image folder, listed and checked against the model.
+    fn list_folder_for(&self, model: &Model, model_dir: &Path) -> Result<imagefolder::Listing> {
+        let dir = self
+            .data_dir
+            .as_deref()
+            .context("--dataset imagefolder needs --data-dir")?;
+        let input = model.input.to_array();
+        if input[0] != 1 && input[0] != 3 {
+            bail!(
+                "{}: the model takes {} images, but image folders give RGB (3-channel) or \
+                 greyscale (1-channel) images",
+                model_dir.display(),
+                model.input
+            );
+        }
+        let listing = imagefolder::list(dir).context("cannot load the dataset")?;
+        if model.classes() < listing.classes.len() {
+            bail!(
+                "{}: the model has {} classes but image folder {} has {} class folders",
+                model_dir.display(),
+                model.classes(),
+                dir.display(),
+                listing.classes.len()
+            );
+        }
+        Ok(listing)
+    }
+}
+
+/// The first `limit` images of `listing`, at the model's input shape.
+fn load_folder(
+    listing: &imagefolder::Listing,
+    model: &Model,
+    limit: Option<usize>,
+) -> Result<Dataset> {
+    let data = imagefolder::load_listing(listing, model.input.to_array(), limit)
+        .context("cannot load the dataset")?;
+    if let Some(note) = limit.and_then(|n| clamp_note(n, data.len(), data.kind)) {
+        eprintln!("{note}");
+    }
+    Ok(data)
+}
+
+/// How `sim network` names the images in its table header: "fashion-mnist
+/// test images", "synthetic images (seed 1)", "image-folder images".
+pub fn images_phrase(data: &Dataset) -> String {
+    match data.kind {
+        Source::Files(kind) => format!("{} test images", kind.name()),
+        Source::Synthetic { seed } => format!("synthetic images (seed {seed})"),
+        Source::ImageFolder => "image-folder images".to_string(),
+    }
+}
+
+/// Why no accuracy may be given on `data`'s images, if none may: synthetic
+/// images have meaningless labels; an image folder of more than 256 classes
+/// has labels the simulator's byte labels cannot hold (eval scores those).
+pub fn no_accuracy_reason(data: &Dataset) -> Option<&'static str> {
+    if !data.has_labels() {
+        Some("accuracy is not defined for synthetic images")
+    } else if data.u8_labels().is_none() {
+        Some("no accuracy here: the image folder has more than 256 classes (tandem eval scores it)")
+    } else {
+        None
+    }
 }
 
 /// The note for `--images requested` when the split holds only `available`.
-pub fn clamp_note(requested: usize, available: usize, kind: DatasetKind) -> Option<String> {
+pub fn clamp_note(requested: usize, available: usize, kind: impl Into<Source>) -> Option<String> {
+    let what = match kind.into() {
+        Source::Files(kind) => format!("test images of {}", kind.name()),
+        other => format!("images of the {}", other.describe()),
+    };
     (requested > available).then(|| {
         format!(
-            "note: --images {requested} asks for more than the {available} test images of {}; using all {available}",
-            kind.name()
+            "note: --images {requested} asks for more than the {available} {what}; using all {available}"
         )
     })
 }
@@ -282,8 +489,8 @@ fn check_input_shape(
     };
     let fix = if fitting.is_empty() {
         format!(
-            "no supported dataset has {} images (fashion-mnist and mnist are 1x{IMAGE_SIDE}x{IMAGE_SIDE}, cifar10 is 3x{IMAGE_SIDE}x{IMAGE_SIDE}); use a model with the alexnet-cifar topology",
-            model.input
+            "no packaged dataset has {} images (fashion-mnist and mnist are 1x{IMAGE_SIDE}x{IMAGE_SIDE}, cifar10 is 3x{IMAGE_SIDE}x{IMAGE_SIDE}); pass --dataset synthetic for seeded synthetic images of that shape (no accuracy), or --dataset imagefolder --data-dir DIR for class folders of JPEG/PNG images resized and center-cropped to {}x{}",
+            model.input, input[1], input[2]
         )
     } else {
         format!("pass {}", fitting.join(" or "))
@@ -529,40 +736,70 @@ pub fn run_eval(args: EvalArgs) -> Result<()> {
     let seconds = started.elapsed().as_secs_f64();
     bar.finish();
 
-    let correct = logits
-        .iter()
-        .zip(&data.labels)
-        .filter(|(l, &label)| golden::contract::argmax(l) == Some(label as usize))
-        .count();
     let images = data.len();
-    let accuracy = correct as f64 / images as f64;
     let images_per_s = images as f64 / seconds.max(1e-9);
-    println!(
-        "{}: {correct}/{images} correct on the {} test split, accuracy {:.2}%",
-        model.name,
-        kind.name(),
-        accuracy * 100.0
-    );
+    // Accuracy only where the labels mean something: never on synthetic images.
+    let correct = data.has_labels().then(|| {
+        logits
+            .iter()
+            .enumerate()
+            .filter(|(i, l)| golden::contract::argmax(l) == data.label(*i))
+            .count()
+    });
+    let accuracy = correct.map(|correct| correct as f64 / images as f64);
+    match (kind, correct, accuracy) {
+        (Source::Files(file_kind), Some(correct), Some(accuracy)) => println!(
+            "{}: {correct}/{images} correct on the {} test split, accuracy {:.2}%",
+            model.name,
+            file_kind.name(),
+            accuracy * 100.0
+        ),
+        (_, Some(correct), Some(accuracy)) => println!(
+            "{}: {correct}/{images} correct on image folder {} ({} classes), accuracy {:.2}%",
+            model.name,
+            args.data.data_dir.as_deref().unwrap_or(Path::new("")).display(),
+            data.classes(),
+            accuracy * 100.0
+        ),
+        _ => println!(
+            "{}: {images} {} of {}x{}x{}; accuracy is not defined for synthetic images (their labels are meaningless)",
+            model.name,
+            kind.describe(),
+            data.channels,
+            data.height,
+            data.width
+        ),
+    }
     println!(
         "golden fast path: {images} images in {seconds:.2} s = {images_per_s:.0} images/s on {} threads ({:.2} GMAC/s)",
         rayon::current_num_threads(),
         model.total_macs() as f64 * images as f64 / seconds.max(1e-9) / 1e9
     );
     if args.json {
-        println!(
-            "{}",
-            json!({
-                "accuracy": accuracy,
-                "images": images,
-                "images_requested": args.images,
-                "correct": correct,
-                "images_per_s": images_per_s,
-                "seconds": seconds,
-                "threads": rayon::current_num_threads(),
-                "model": model.name,
-                "dataset": kind.name(),
-            })
-        );
+        let mut value = json!({
+            "accuracy": accuracy,
+            "images": images,
+            "images_requested": args.images,
+            "correct": correct,
+            "images_per_s": images_per_s,
+            "seconds": seconds,
+            "threads": rayon::current_num_threads(),
+            "model": model.name,
+            "dataset": kind.name(),
+        });
+        match kind {
+            Source::Synthetic { seed } => value["synthetic_seed"] = json!(seed),
+            Source::ImageFolder => {
+                value["data_dir"] = json!(args
+                    .data
+                    .data_dir
+                    .as_deref()
+                    .map(|d| d.display().to_string()));
+                value["classes"] = json!(data.classes());
+            }
+            Source::Files(_) => {}
+        }
+        println!("{value}");
     }
     Ok(())
 }

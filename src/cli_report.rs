@@ -55,6 +55,7 @@ pub struct ReportArgs {
 }
 
 pub fn run_report(args: ReportArgs) -> Result<()> {
+    args.data.check()?;
     let model = golden::io::load(&args.model).context("cannot load the model")?;
     let config = HwConfig::from_yaml_file(&args.hw)?;
     let design = crate::cli_hw::resolve_design(
@@ -93,23 +94,21 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
     };
 
     // Real test images: the first N of the split; the split's size gives
-    // the modeled whole-test-set figures.
-    args.data.check()?;
-    let (images, labels, test_set_images, image_source) = if args.images == 0 {
-        (Vec::new(), Vec::new(), None, String::new())
+    // the modeled whole-test-set figures. Synthetic images have no split and
+    // no labels to score.
+    let (images, labels, test_set_images, image_source, dataset) = if args.images == 0 {
+        (Vec::new(), None, None, String::new(), None)
     } else {
-        // The whole split: its size gives the modeled whole-test-set figures.
-        let data = args.data.load_test_for(&model, &args.model, None)?;
-        if let Some(note) = crate::cli_model::clamp_note(args.images, data.len(), data.kind) {
-            eprintln!("{note}");
-        }
-        let count = args.images.min(data.len());
-        let images: Vec<Vec<i32>> = (0..count)
-            .map(|i| data.image(i).iter().map(|&p| i32::from(p)).collect())
-            .collect();
-        let labels = data.labels[..count].to_vec();
-        let source = format!("{} test split, images 0..{count}", data.kind.name());
-        (images, labels, Some(data.len() as u64), source)
+        let loaded = args
+            .data
+            .load_for_report(&model, &args.model, args.images)?;
+        (
+            loaded.images,
+            loaded.labels,
+            loaded.test_set_images,
+            loaded.source,
+            Some(loaded.kind),
+        )
     };
 
     let spinner = ProgressBar::new_spinner();
@@ -143,8 +142,8 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
         model: &model,
         model_origin: args.model.display().to_string(),
         images: &images,
-        labels: (!labels.is_empty()).then_some(labels.as_slice()),
-        image_source,
+        labels: labels.as_deref(),
+        image_source: image_source.clone(),
         test_set_images,
         energy_table: &table,
         batch_sizes: args.batch.clone(),
@@ -182,6 +181,9 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
     );
     for note in &report.notes {
         println!("note: {note}");
+    }
+    if dataset.is_some_and(|kind| kind.is_synthetic()) {
+        println!("note: simulated on {image_source}");
     }
     println!(
         "throughput  {:.0} images/s, {:.0} cycles/image, utilization {:.1}% [{}]",
@@ -235,6 +237,12 @@ pub fn run_report(args: ReportArgs) -> Result<()> {
         let mut summary = report.summary();
         summary["out"] = serde_json::Value::String(args.out.display().to_string());
         summary["images_requested"] = serde_json::json!(args.images);
+        if let Some(kind) = dataset {
+            summary["dataset"] = serde_json::json!(kind.name());
+            if let datasets::Source::Synthetic { seed } = kind {
+                summary["synthetic_seed"] = serde_json::json!(seed);
+            }
+        }
         println!("{summary}");
     }
     if let Some(simulation) = &report.simulation {

@@ -66,13 +66,15 @@ pub fn decode_batch(
 
 fn empty(split: Split) -> Dataset {
     Dataset {
-        kind: KIND,
+        kind: KIND.into(),
         split,
         channels: 3,
         height: IMAGE_SIDE,
         width: IMAGE_SIDE,
         images: Vec::new(),
         labels: Vec::new(),
+        wide_labels: None,
+        class_names: KIND.class_names().iter().map(|&n| n.to_string()).collect(),
     }
 }
 

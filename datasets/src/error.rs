@@ -5,7 +5,13 @@ use std::path::{Path, PathBuf};
 
 use crate::cifar::CIFAR_RECORD_LEN;
 use crate::kind::DatasetKind;
+use crate::source::Source;
 use crate::NUM_CLASSES;
+
+/// How to lay out an image folder; ends every error about one.
+const IMAGEFOLDER_HOW: &str = "pass --data-dir DIR where DIR holds one subfolder per class \
+     (DIR/<class>/<image>.jpg, .jpeg or .png, as torchvision's ImageFolder reads; the \
+     subfolder names, sorted, are the labels 0..N-1)";
 
 /// Everything that can go wrong loading a dataset. Each message names the
 /// offending path, says what is wrong and ends with how to get the data into
@@ -18,6 +24,73 @@ use crate::NUM_CLASSES;
 pub enum DatasetError {
     #[error("unknown dataset {name:?}; valid names are: {}", valid_names())]
     UnknownDataset { name: String },
+
+    /// A name that is neither a file dataset nor `synthetic` / `imagefolder`
+    /// ([`Source::check_name`]).
+    #[error("unknown dataset {name:?}; valid names are: {}", Source::names().join(", "))]
+    UnknownSource { name: String },
+
+    #[error(
+        "image folder {} does not exist or is not a directory; {IMAGEFOLDER_HOW}",
+        dir.display()
+    )]
+    FolderMissing { dir: PathBuf },
+
+    #[error("image folder {} has no class subfolders; {IMAGEFOLDER_HOW}", dir.display())]
+    NoClassFolders { dir: PathBuf },
+
+    #[error(
+        "class folder {} (class {class:?}) holds no JPEG or PNG file (*.jpg, *.jpeg or *.png in \
+         any case, in it or below it); put its images in it, or move it out of {} (every \
+         subfolder there is a class)",
+        dir.display(),
+        root.display()
+    )]
+    EmptyClass {
+        /// The class folder.
+        dir: PathBuf,
+        class: String,
+        /// The image folder it is in.
+        root: PathBuf,
+    },
+
+    #[error(
+        "image folder file {} is a {format} image, which tandem does not read (only JPEG and \
+         PNG); convert it to PNG or JPEG, or move it out of the class folder",
+        path.display()
+    )]
+    UnsupportedFormat { path: PathBuf, format: String },
+
+    #[error(
+        "cannot decode image {}: {error}; replace it with a valid JPEG or PNG file or move it \
+         out of the class folder",
+        path.display()
+    )]
+    Undecodable { path: PathBuf, error: String },
+
+    #[error("cannot read image folder entry {}: {error}", path.display())]
+    ImageIo { path: PathBuf, error: io::Error },
+
+    #[error(
+        "image folder {} nests folders more than {depth} deep (a symbolic link loop?); \
+         {IMAGEFOLDER_HOW}",
+        dir.display()
+    )]
+    FolderTooDeep { dir: PathBuf, depth: usize },
+
+    #[error(
+        "image folders give RGB (3-channel) or greyscale (1-channel) images, but \
+         {channels}-channel images were asked for"
+    )]
+    UnsupportedChannels { channels: usize },
+
+    #[error(
+        "cannot make {}x{}x{} images: height and width must be at least 1",
+        shape[0],
+        shape[1],
+        shape[2]
+    )]
+    EmptyShape { shape: [usize; 3] },
 
     #[error(
         "{kind} dataset directory {} does not exist or is not a directory; {}",

@@ -103,13 +103,15 @@ fn read_pair(
     check_labels(kind, &labels_file.path, &labels)?;
 
     Ok(Dataset {
-        kind,
+        kind: kind.into(),
         split,
         channels: 1,
         height: IMAGE_SIDE,
         width: IMAGE_SIDE,
         images: pad_to_32(&raw_images, side),
         labels,
+        wide_labels: None,
+        class_names: kind.class_names().iter().map(|&n| n.to_string()).collect(),
     })
 }
 

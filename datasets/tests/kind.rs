@@ -54,3 +54,37 @@ fn kind_metadata() {
         Path::new("/usr/share/datasets/cifar10")
     );
 }
+
+#[test]
+fn sources_name_every_dataset_and_compare_with_kinds() {
+    use datasets::Source;
+    assert_eq!(
+        Source::names(),
+        [
+            "fashion-mnist",
+            "mnist",
+            "cifar10",
+            "synthetic",
+            "imagefolder"
+        ]
+    );
+    for name in Source::names() {
+        Source::check_name(name).unwrap();
+    }
+    let error = Source::check_name("imagenet").unwrap_err();
+    assert!(matches!(error, DatasetError::UnknownSource { .. }));
+    assert!(
+        error.to_string().contains("synthetic, imagefolder"),
+        "{error}"
+    );
+    let files = Source::from(DatasetKind::Cifar10);
+    assert_eq!(files, DatasetKind::Cifar10);
+    assert_eq!(DatasetKind::Cifar10, files);
+    assert_ne!(files, DatasetKind::Mnist);
+    assert_eq!(files.file_kind(), Some(DatasetKind::Cifar10));
+    assert_eq!(files.describe(), "cifar10 test split");
+    assert!(files.has_labels() && Source::ImageFolder.has_labels());
+    assert!(!Source::Synthetic { seed: 1 }.has_labels());
+    assert_eq!(Source::ImageFolder.file_kind(), None);
+    assert_eq!(Source::ImageFolder.to_string(), "imagefolder");
+}
