@@ -190,3 +190,61 @@ fn a_spec_error_names_the_file_and_the_field() {
     let missing = tandem(&["sweep", "--out", "x"]);
     assert_eq!(missing.status.code(), Some(2));
 }
+
+/// Synthetic images: the hardware is measured, accuracy is not defined, and
+/// no accuracy front is drawn.
+#[test]
+fn a_synthetic_sweep_measures_hardware_and_scores_nothing() {
+    if !sim::verilator_available() {
+        eprintln!("SKIPPED: verilator missing (make setup installs it)");
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    let hw = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/hw-8x8-w4a4.yaml");
+    let spec = dir.path().join("synthetic.yaml");
+    std::fs::write(
+        &spec,
+        format!(
+            "name: synthetic\n\
+             models: {{ source: random, topology: alexnet-cifar, width: 0.125, in_channels: 3, seed: 3, dataset: synthetic }}\n\
+             bits: [ {{ wbits: 4, abits: 4, first_last_wbits: 8 }} ]\n\
+             arrays: [ {{ rows: 4, cols: 4 }} ]\n\
+             hw_base: {}\n\
+             sim_images: 1\n",
+            hw.display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let output = tandem(&[
+        "sweep",
+        "--config",
+        spec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    let stderr = String::from_utf8_lossy(&output.stderr);
+    assert!(output.status.success(), "{stderr}");
+    let stdout = String::from_utf8_lossy(&output.stdout);
+    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    assert_eq!(summary["points"], 1);
+    assert!(
+        summary["pareto"].as_array().unwrap().is_empty(),
+        "no accuracy, no accuracy front: {summary}"
+    );
+    let point: serde_json::Value = serde_json::from_str(
+        &std::fs::read_to_string(out.join("points/w4a4f8-4x4-b1.json")).unwrap(),
+    )
+    .unwrap();
+    assert!(point["accuracy"].is_null(), "{point}");
+    assert_eq!(point["mismatches"], 0);
+    assert!(point["cycles_per_image"].as_f64().unwrap() > 0.0);
+    let report =
+        std::fs::read_to_string(point["report_dir"].as_str().unwrap().to_string() + "/report.md")
+            .unwrap();
+    assert!(
+        report.contains("synthetic"),
+        "the report names the images as synthetic"
+    );
+}

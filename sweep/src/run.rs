@@ -374,14 +374,15 @@ impl Sweep {
     }
 
     /// The first `limit` test images of the sweep's dataset, checked
-    /// against the model's input; `None` for synthetic images.
+    /// against the model's input; `None` for synthetic images, which have
+    /// no labels worth scoring.
     fn test_images(
         &self,
         model: &golden::Model,
         limit: Option<usize>,
     ) -> Result<Option<datasets::Dataset>, SweepError> {
         let (name, data_dir) = self.dataset();
-        if name == "synthetic" {
+        if name == SYNTHETIC {
             return Ok(None);
         }
         let kind =
@@ -391,11 +392,36 @@ impl Sweep {
         let shape = [data.channels, data.height, data.width];
         if shape != model.input.to_array() {
             return Err(SweepError::Job(format!(
-                "the model expects {} input images but {} images are {}x{}x{}",
+                "the model expects {} input images but {} images are {}x{}x{} (a hardware-only sweep can use `dataset: synthetic`)",
                 model.input, name, shape[0], shape[1], shape[2]
             )));
         }
         Ok(Some(data))
+    }
+
+    /// The images a hardware job simulates: the first `count` test images,
+    /// or seeded synthetic images of the model's input shape.
+    fn sim_images(
+        &self,
+        model: &golden::Model,
+        count: usize,
+    ) -> Result<(Vec<Vec<i32>>, String), SweepError> {
+        let data = match self.test_images(model, Some(count))? {
+            Some(data) => data,
+            None => datasets::synthetic(model.input.to_array(), count, SYNTHETIC_SEED),
+        };
+        let images = (0..data.len())
+            .map(|i| data.image(i).iter().map(|&p| i32::from(p)).collect())
+            .collect();
+        let source = if self.dataset().0 == SYNTHETIC {
+            format!(
+                "synthetic images (seed {SYNTHETIC_SEED}) 0..{}, not a dataset",
+                data.len()
+            )
+        } else {
+            format!("{} test split, images 0..{}", self.dataset().0, data.len())
+        };
+        Ok((images, source))
     }
 
     fn run_hardware(
@@ -444,16 +470,7 @@ impl Sweep {
                 base_max_k.map_or_else(|| "unset".to_string(), |k| k.to_string())
             ));
         }
-        let images: Vec<Vec<i32>> = match self.test_images(&model, Some(spec.sim_images))? {
-            Some(data) => (0..data.len())
-                .map(|i| data.image(i).iter().map(|&p| i32::from(p)).collect())
-                .collect(),
-            None => {
-                return Err(SweepError::Job(
-                    "synthetic images are not supported by this build of the sweep yet".into(),
-                ))
-            }
-        };
+        let (images, image_source) = self.sim_images(&model, spec.sim_images)?;
         let energy_table = match &spec.energy_table {
             Some(path) => {
                 EnergyTable::from_yaml_file(path).map_err(|e| input_error("energy_table", e))?
@@ -464,11 +481,7 @@ impl Sweep {
         inputs.hw_config_origin = format!("{} ({id})", spec.hw_base.display());
         inputs.model_origin = model_dir.display().to_string();
         inputs.images = &images;
-        inputs.image_source = format!(
-            "{} test split, images 0..{}",
-            self.dataset().0,
-            images.len()
-        );
+        inputs.image_source = image_source;
         inputs.batch_sizes = spec.batch.clone();
         inputs.threads = threads;
         inputs.synthesis = if spec.synth.is_empty() {
@@ -560,6 +573,11 @@ fn dataset_of(spec: &SweepSpec) -> (String, Option<PathBuf>) {
         ModelSource::Trained { train } => (format!("the dataset of {}", train.display()), None),
     }
 }
+
+/// The dataset name of seeded synthetic images (any shape; never scored).
+const SYNTHETIC: &str = "synthetic";
+/// Their seed in every sweep (`tandem sim network --dataset synthetic`'s default).
+const SYNTHETIC_SEED: u64 = 1;
 
 fn job_error<E: std::error::Error>(what: &'static str) -> impl Fn(E) -> SweepError {
     move |error| SweepError::Job(format!("{what}: {}", chain(&error)))
