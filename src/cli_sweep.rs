@@ -119,6 +119,15 @@ fn run_all(args: RunArgs) -> Result<()> {
     }
     let started = Instant::now();
     let spec = SweepSpec::from_yaml_file(config)?;
+    // The SLURM tasks see OUT by its absolute path; so must this process,
+    // or a trained sweep's fingerprints (which hold its directories) differ.
+    let out_abs;
+    let out = if args.executor == Executor::Slurm {
+        out_abs = std::path::absolute(out).unwrap_or_else(|_| out.to_path_buf());
+        out_abs.as_path()
+    } else {
+        out
+    };
     let sweep = Sweep::new(spec, out).context("cannot set up the sweep")?;
     save_spec(&sweep)?;
     let cores = crate::cli_hw::default_threads();
@@ -157,20 +166,34 @@ fn run_all(args: RunArgs) -> Result<()> {
                 for stage in &stages {
                     println!("# {}\n{}", stage.path.display(), stage.text);
                 }
+                if stages.is_empty() {
+                    eprintln!("every job's result is there already: nothing to submit");
+                }
                 return Ok(());
             }
             let reused = sweep.jobs.len() - stages.iter().map(|s| s.jobs.len()).sum::<usize>();
             let ids = sweep::slurm::submit(&stages, &slurm, &say)?;
             if !ids.is_empty() {
-                for state in sweep::slurm::follow(&ids, Duration::from_secs(2), &say)? {
+                for state in sweep::slurm::follow(&ids, Duration::from_secs(5), &say)? {
                     eprintln!("slurm: {state}");
                 }
             }
             let mut records = Vec::new();
             for job in &sweep.jobs {
+                // A record an earlier configuration left, whose task did not run now, is no result.
+                let current = sweep.fingerprint(job)?;
                 match sweep.record(&job.id)? {
-                    Some(record) => records.push(record),
-                    None => eprintln!("{}: no result (see {}/slurm/logs)", job.id, out.display()),
+                    Some(record)
+                        if record.fingerprint.is_empty() || record.fingerprint == current =>
+                    {
+                        records.push(record)
+                    }
+                    _ => match stages.iter().find_map(|s| s.log_of(&job.id)) {
+                        Some(log) if log.exists() => {
+                            eprintln!("{}: no result (see {})", job.id, log.display())
+                        }
+                        _ => eprintln!("{}: no result (its task never ran)", job.id),
+                    },
                 }
             }
             (records, reused)

@@ -108,7 +108,9 @@ impl Sweep {
         let jobs = crate::points::jobs(&spec, default_first_last, train.is_some());
         Ok(Sweep {
             spec,
-            out: out.to_path_buf(),
+            // Absolute: fingerprints and the SLURM tasks see one spelling of
+            // the output directory, however --out was written.
+            out: std::path::absolute(out).unwrap_or_else(|_| out.to_path_buf()),
             train,
             jobs,
         })
