@@ -387,10 +387,23 @@ impl Sweep {
         if name == SYNTHETIC {
             return Ok(None);
         }
-        let kind =
-            datasets::DatasetKind::from_name(&name).map_err(|e| input_error("dataset", e))?;
-        let data = datasets::load(kind, datasets::Split::Test, data_dir.as_deref(), limit)
-            .map_err(job_error("the dataset"))?;
+        let data = if name == IMAGE_FOLDER {
+            // Class subfolders of JPEG/PNG files, resized and cropped to the
+            // model's input (docs/datasets.md).
+            let dir = data_dir.as_deref().ok_or_else(|| {
+                input_error(
+                    "models.data_dir",
+                    "dataset: imagefolder needs data_dir, the folder of class subfolders",
+                )
+            })?;
+            datasets::imagefolder::load(dir, model.input.to_array(), limit)
+                .map_err(job_error("the image folder"))?
+        } else {
+            let kind =
+                datasets::DatasetKind::from_name(&name).map_err(|e| input_error("dataset", e))?;
+            datasets::load(kind, datasets::Split::Test, data_dir.as_deref(), limit)
+                .map_err(job_error("the dataset"))?
+        };
         let shape = [data.channels, data.height, data.width];
         if shape != model.input.to_array() {
             return Err(SweepError::Job(format!(
@@ -576,6 +589,8 @@ fn dataset_of(spec: &SweepSpec) -> (String, Option<PathBuf>) {
     }
 }
 
+/// The dataset name of an ImageNet-style folder (`data_dir` names it).
+const IMAGE_FOLDER: &str = "imagefolder";
 /// The dataset name of seeded synthetic images (any shape; never scored).
 const SYNTHETIC: &str = "synthetic";
 /// Their seed in every sweep (`tandem sim network --dataset synthetic`'s default).

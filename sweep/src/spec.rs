@@ -64,8 +64,9 @@ pub enum ModelSource {
         classes: usize,
         #[serde(default = "default_seed")]
         seed: u64,
-        /// Test images: a dataset name (fashion-mnist, mnist, cifar10) or
-        /// `synthetic` (any shape; no accuracy).
+        /// Test images: a dataset name (fashion-mnist, mnist, cifar10),
+        /// `imagefolder` (class subfolders of JPEG/PNG files in `data_dir`),
+        /// or `synthetic` (any shape; no accuracy).
         dataset: String,
         #[serde(default)]
         data_dir: Option<PathBuf>,
