@@ -4,7 +4,7 @@
 
 use crate::error::SweepError;
 use crate::pareto;
-use crate::points::{self, JobKind};
+use crate::points;
 use crate::run::{write_atomic, JobRecord, JobResult, Sweep};
 use crate::spec::SweepSpec;
 use report::Range;
@@ -177,11 +177,6 @@ pub fn merge(sweep: &Sweep, records: &[JobRecord], reused: usize) -> SweepResult
         jobs_run: jobs_total.saturating_sub(reused),
         jobs_reused: reused,
     }
-}
-
-/// Which jobs are hardware jobs (for counting).
-pub fn is_hardware(kind: &JobKind) -> bool {
-    matches!(kind, JobKind::Hardware { .. })
 }
 
 impl SweepResult {
