@@ -200,6 +200,23 @@ fn run_all(args: RunArgs) -> Result<()> {
         }
     };
     let result = sweep::output::merge(&sweep, &records, reused);
+    // What resolving each array for its model changed, once per design.
+    let mut notes: Vec<String> = Vec::new();
+    for point in &result.points {
+        for change in &point.changes {
+            let note = format!(
+                "{}: {change}",
+                point
+                    .label
+                    .rsplit_once("-b")
+                    .map_or(point.label.as_str(), |(job, _)| job)
+            );
+            if !notes.contains(&note) {
+                eprintln!("note: {note}");
+                notes.push(note);
+            }
+        }
+    }
     let written = result
         .write(out)
         .context("cannot write the sweep's results")?;
@@ -213,6 +230,7 @@ fn run_all(args: RunArgs) -> Result<()> {
                 "pareto": result.pareto.accuracy_energy,
                 "out": out.display().to_string(),
                 "seconds": started.elapsed().as_secs_f64(),
+                "notes": notes,
             })
         );
     }

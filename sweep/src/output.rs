@@ -47,6 +47,9 @@ pub struct PointResult {
     /// Wall seconds of its model (training, or drawing a random model).
     pub model_seconds: f64,
     pub report_dir: PathBuf,
+    /// What resolving the array for the model changed (widths widened,
+    /// `max_k` set), each with its reason.
+    pub changes: Vec<String>,
 }
 
 /// A point that could not be measured, and why.
@@ -147,6 +150,7 @@ pub fn merge(sweep: &Sweep, records: &[JobRecord], reused: usize) -> SweepResult
             seconds: hardware.seconds,
             model_seconds: model.seconds,
             report_dir: hw.report_dir.clone(),
+            changes: hw.changes.clone(),
         });
     }
     let label_of = |indices: Vec<usize>| {
