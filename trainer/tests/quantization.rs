@@ -1,9 +1,24 @@
 //! BN folding and power-of-two scale construction.
 
+use std::sync::{Mutex, MutexGuard};
+
 use tch::{Device, Kind, Tensor};
 use trainer::net::{alexnet_cifar, Teacher};
 use trainer::quant::{self, pow2_weight_scale, LayerBits};
 use trainer::student::{LayerState, Student};
+
+/// libtorch's generator is process-wide and the test harness runs tests on
+/// parallel threads, so a test that seeds it and then draws must hold this
+/// lock: without it another test's draws interleave and the inputs (and the
+/// counts of .5 ties the bounds below allow for) change from run to run.
+static TORCH_GENERATOR: Mutex<()> = Mutex::new(());
+
+fn lock_generator() -> MutexGuard<'static, ()> {
+    // A test that panicked while holding the lock leaves nothing to repair.
+    TORCH_GENERATOR
+        .lock()
+        .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
 
 fn tiny_teacher(seed: i64) -> Teacher {
     tch::manual_seed(seed);
@@ -35,6 +50,7 @@ fn tiny_teacher(seed: i64) -> Teacher {
 
 #[test]
 fn folded_network_matches_the_teacher_in_eval_mode() {
+    let _generator = lock_generator();
     let teacher = tiny_teacher(3);
     let folded = teacher.fold();
     let x = Tensor::rand(&[16, 1, 32, 32], (Kind::Float, Device::Cpu));
@@ -54,6 +70,7 @@ fn folded_network_matches_the_teacher_in_eval_mode() {
 
 #[test]
 fn every_shift_reproduces_the_requant_factor_exactly() {
+    let _generator = lock_generator();
     tch::manual_seed(5);
     let specs = alexnet_cifar(0.0625, 1, 10).unwrap();
     let spec = &specs[1];
@@ -106,6 +123,7 @@ fn every_shift_reproduces_the_requant_factor_exactly() {
 
 #[test]
 fn fake_quantized_layer_matches_its_frozen_integer_layer() {
+    let _generator = lock_generator();
     let teacher = tiny_teacher(7);
     let folded = teacher.fold();
     let bits = quant::network_bits(folded.specs.len(), 4, 4, 8);
@@ -142,6 +160,7 @@ fn fake_quantized_layer_matches_its_frozen_integer_layer() {
 
 #[test]
 fn teacher_checkpoint_round_trips() {
+    let _generator = lock_generator();
     let teacher = tiny_teacher(11);
     let dir = tempfile::tempdir().unwrap();
     let file = dir.path().join("teacher.safetensors");
@@ -166,6 +185,7 @@ fn teacher_checkpoint_round_trips() {
 
 #[test]
 fn learned_clip_quantizer_matches_the_fixed_one_and_has_the_lsq_gradient() {
+    let _generator = lock_generator();
     let bits = 3u8;
     let levels = 7.0;
     let scale_value = 0.25f64;
@@ -217,6 +237,7 @@ fn learned_clip_quantizer_matches_the_fixed_one_and_has_the_lsq_gradient() {
 
 #[test]
 fn learned_clips_freeze_to_the_scale_the_next_layer_sees() {
+    let _generator = lock_generator();
     let teacher = tiny_teacher(5);
     let folded = teacher.fold();
     let bits = quant::network_bits(folded.specs.len(), 4, 4, 8);
