@@ -45,13 +45,15 @@ fn print_summary(summary: &flow::FlowSummary, report: &report::Report) {
         summary.seconds
     );
     println!(
-        "  accuracy     teacher {} | BN-free float {} | naive PTQ {} | progressive integer student {} (golden, {} test images)",
+        "  accuracy     teacher {} | BN-free float {} | naive PTQ {} | {} integer student {} (golden, {} test images)",
         pct(summary.teacher_accuracy),
         pct(summary.bn_free_float_accuracy),
         pct(summary.ptq_accuracy),
+        summary.method,
         pct(summary.student_accuracy),
         summary.test_images
     );
+    println!("  method       {}", summary.method_reason);
     println!(
         "  design       {} ({}x{}, a_bits={} w_bits={} serving layers up to {}x{} bits in passes, acc_bits={} shift_bits={}); {} changes to the config as written",
         hw.name,

@@ -3,7 +3,13 @@
 use anyhow::Result;
 use clap::Args;
 use std::path::PathBuf;
-use trainer::{Preset, Progress, TrainConfig};
+use trainer::{Method, Preset, Progress, TrainConfig};
+
+/// `--method NAME`, with the list of names when it is none of them.
+fn method_name(name: &str) -> Result<Method, String> {
+    Method::from_name(name)
+        .ok_or_else(|| format!("unknown method `{name}`; use one of: {}", Method::names()))
+}
 
 /// Shown after the options of `tandem train --help`.
 const EXAMPLES: &str = "\
@@ -14,9 +20,16 @@ Examples:
   # Distill the same teacher at W2A2, with the all-at-once QAT baseline.
   tandem train --teacher out/train-quick/teacher --wbits 2 --abits 2 --qat --out out/w2a2
 
-  # The results table (W8A8, W4A4, W3A3, W2A2, every baseline); rerunning the
-  # same command after an interruption resumes it, keeping the finished rows.
-  tandem train --preset quick --results docs/results.md --out out/results
+  # Another method: all layers at once, at 8 bits, then 4, then 2.
+  tandem train --preset quick --wbits 2 --abits 2 --method bit-progressive --out out/w2a2-bp
+
+  # The results table: every method at W8A8, W4A4, W3A3 and W2A2 over 3 seeds
+  # (mean, spread, best); rerunning after an interruption resumes it.
+  tandem train --preset quick --results docs/results.md --seeds 3 --out out/results
+
+  # Rows with their own seed counts, two methods only.
+  tandem train --preset full --results docs/results-full.md --rows w2a2:3,w3a3,w4a4 \
+      --methods progressive,qat --out out/results-full
 
   # For scripts: progress stays on stderr, stdout ends with one JSON line.
   tandem train --config configs/train-quick.yaml --out out/q --json";
@@ -47,18 +60,37 @@ pub struct TrainArgs {
     /// Reuse a trained teacher (a `teacher/` directory of an earlier run).
     #[arg(long)]
     teacher: Option<PathBuf>,
+    /// How the student is trained (default: the config's `method`,
+    /// progressive in both presets): progressive (layer-wise stages from the
+    /// input against the teacher, then a joint fine-tune), qat (all layers
+    /// quantized at once and trained together), bit-progressive (all layers
+    /// at once, at 8 bits, then 4, then the target bits). Every method trains
+    /// on the same number of images and exports through the same code.
+    #[arg(long, value_parser = method_name)]
+    method: Option<Method>,
     /// Also train the all-layers-at-once QAT baseline.
     #[arg(long)]
     qat: bool,
-    /// Regenerate the results table: train one teacher, then W8A8, W4A4,
-    /// W3A3 and W2A2 with every baseline, and write the Markdown page here
-    /// (docs/results.md). Runs go to OUT/wXaY. The page is rewritten after
-    /// every row; rerunning the same command keeps the rows whose
-    /// OUT/wXaY/summary.json records the same configuration, so an
-    /// interrupted run resumes.
+    /// Regenerate a results table: for each seed one teacher, then every
+    /// method (--methods) at every bit-width (--rows) with the naive PTQ
+    /// baseline, and write the Markdown page here (docs/results.md): each
+    /// method's mean and spread over the seeds, and the best. Runs go to
+    /// OUT/seed-S/wXaY/METHOD. The page is rewritten after every run;
+    /// rerunning the same command keeps the runs whose summary.json records
+    /// the same configuration, so an interrupted table resumes.
     #[arg(long)]
     results: Option<PathBuf>,
-    /// With --results: train every row again instead of keeping finished
+    /// With --results: seeds per row (the config's seed, then seed + 1, ...).
+    #[arg(long, requires = "results", default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    seeds: u64,
+    /// With --results: the rows, comma-separated WxAy, each with an optional
+    /// :SEEDS that overrides --seeds (e.g. w2a2:3,w3a3,w4a4).
+    #[arg(long, requires = "results", default_value = "w8a8,w4a4,w3a3,w2a2")]
+    rows: String,
+    /// With --results: the methods, comma-separated (default: all).
+    #[arg(long, requires = "results", value_delimiter = ',', value_parser = method_name)]
+    methods: Vec<Method>,
+    /// With --results: train every run again instead of keeping finished
     /// ones.
     #[arg(long, requires = "results")]
     retrain: bool,
@@ -105,6 +137,10 @@ fn build_config(args: &TrainArgs) -> Result<TrainConfig> {
         config.teacher.checkpoint = Some(teacher.clone());
         config.set_origin("teacher.checkpoint", "--teacher");
     }
+    if let Some(method) = args.method {
+        config.method = method;
+        config.set_origin("method", "--method");
+    }
     if args.qat {
         config.baselines.qat = true;
     }
@@ -133,14 +169,21 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
             );
         }
         let command = command_line(std::env::args().skip(1));
-        let bits = &trainer::results::RESULT_BITS;
+        let rows = trainer::results::parse_rows(&args.rows, args.seeds as usize)
+            .map_err(|message| anyhow::anyhow!("--rows {}: {message}", args.rows))?;
+        let methods = if args.methods.is_empty() {
+            Method::ALL.to_vec()
+        } else {
+            args.methods.clone()
+        };
+        let plan = trainer::results::ResultsPlan { rows, methods };
         let reuse = if args.retrain {
             trainer::results::Reuse::Never
         } else {
             trainer::results::Reuse::MatchingRows
         };
         let write_page = |reports: &[trainer::TrainReport]| {
-            let markdown = trainer::results::markdown(reports, &command, bits.len());
+            let markdown = trainer::results::markdown(reports, &command, &plan);
             std::fs::write(page, markdown).map_err(|source| trainer::TrainError::Io {
                 action: "write",
                 path: page.clone(),
@@ -150,7 +193,7 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
         let reports = trainer::results::run(
             &config,
             &args.out,
-            bits,
+            &plan,
             reuse,
             progress.clone(),
             write_page,
@@ -186,7 +229,8 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
             println!("  all-at-once QAT     {}", pct(qat));
         }
         println!(
-            "  progressive student {} (golden, {} test images, {} logit mismatches)",
+            "  student ({}) {} (golden, {} test images, {} logit mismatches)",
+            report.method,
             pct(report.student_accuracy),
             report.test_images,
             report.logit_mismatches
@@ -196,10 +240,12 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
             .iter()
             .map(|stage| format!("{} {:.2}", stage.layer, 100.0 * stage.test_accuracy))
             .collect();
-        println!(
-            "  after each stage    {} (% with the layers up to it integer)",
-            stages.join(", ")
-        );
+        if !stages.is_empty() {
+            println!(
+                "  after each stage    {} (% with the layers up to it integer)",
+                stages.join(", ")
+            );
+        }
         println!(
             "  training {:.0} s, total {:.0} s",
             report.train_seconds, report.total_seconds

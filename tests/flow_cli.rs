@@ -72,6 +72,12 @@ fn tiny_flow_runs_end_to_end() {
     assert_eq!(summary["rtl_mismatches"], 0);
     assert_eq!(summary["rtl_images"], 2);
     assert!(summary["student_accuracy"].as_f64().unwrap() > 0.0);
+    // The training config names no method: the flow takes the best measured
+    // one for W4A4 and says so.
+    let best = trainer::method::best_for(4, 4);
+    assert_eq!(summary["method"], best.method.name(), "{summary}");
+    let reason = summary["method_reason"].as_str().unwrap();
+    assert!(reason.contains("best measured at W4A4"), "{reason}");
     for layer in summary["layers"].as_array().unwrap() {
         assert_eq!(layer["cycles"], layer["model_cycles"], "{layer}");
         // 8-bit PEs: every compute layer fits in one pass.

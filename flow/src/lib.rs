@@ -1,6 +1,7 @@
 //! # flow: the whole Tandem job in one call
 //!
-//! [`run`] trains (BN teacher + progressive integer student), exports the
+//! [`run`] trains (BN teacher + integer student, by the best measured
+//! method unless the training config names one), exports the
 //! integer model, resolves the hardware config for it **once**
 //! ([`hwgen::resolve`]), and hands that one [`hwgen::Design`] to everything
 //! after: the RTL written to `hw/`, the Verilator simulation of real test
@@ -175,6 +176,11 @@ pub struct FlowSummary {
     pub teacher_accuracy: f64,
     pub bn_free_float_accuracy: f64,
     pub ptq_accuracy: f64,
+    /// How the student was trained ([`trainer::Method`]).
+    pub method: trainer::Method,
+    /// Why: set in the training config, or the best measured for its
+    /// bit-widths.
+    pub method_reason: String,
     pub student_accuracy: f64,
     pub test_images: usize,
     pub logit_mismatches: usize,
@@ -190,6 +196,22 @@ pub struct FlowSummary {
     pub report: serde_json::Value,
     pub seconds: f64,
     pub artifacts: Artifacts,
+}
+
+/// The training config's `method` when its file sets one; otherwise the
+/// best measured for its bit-widths. Returns the method and why it was
+/// chosen, for the progress line and `flow.json`.
+fn choose_method(config: &mut TrainConfig) -> String {
+    let from_preset = config
+        .origins
+        .get("method")
+        .is_none_or(|origin| origin.starts_with("preset "));
+    if !from_preset {
+        return format!("{} (set in the training config)", config.method);
+    }
+    let best = trainer::method::best_for(config.wbits, config.abits);
+    config.method = best.method;
+    format!("{best}; set `method:` in the training config to choose another")
 }
 
 /// The whole flow, plus the built report (for the caller's text output).
@@ -220,6 +242,7 @@ pub fn run(
         TrainConfig::from_yaml_file(&flow.train, None).map_err(|e| input("train")(e.into()))?;
     let train_dir = out.join("train");
     train_config.out = Some(train_dir.clone());
+    let method_choice = choose_method(&mut train_config);
     train_config.validate()?;
     let hw_config = HwConfig::from_yaml_file(&flow.hw).map_err(|e| input("hw")(e.into()))?;
     let energy_table = match &flow.energy_table {
@@ -233,7 +256,9 @@ pub fn run(
     }
     create_dir(out)?;
 
-    step("1/4 train: BN teacher, progressive integer student, export, verify against golden");
+    step(&format!(
+        "1/4 train: BN teacher, integer student by method {method_choice}, export, verify against golden"
+    ));
     let trained = trainer::train(&train_config, train_progress)?;
     if trained.logit_mismatches > 0 {
         return Err(FlowError::LogitMismatch(trained.logit_mismatches));
@@ -321,6 +346,8 @@ pub fn run(
         teacher_accuracy: trained.teacher_accuracy,
         bn_free_float_accuracy: trained.bn_free_float_accuracy,
         ptq_accuracy: trained.ptq_accuracy,
+        method: trained.method,
+        method_reason: method_choice,
         student_accuracy: trained.student_accuracy,
         test_images: trained.test_images,
         logit_mismatches: trained.logit_mismatches,

@@ -7,6 +7,7 @@
 //! validation error can name the file or flag to fix.
 
 use crate::error::TrainError;
+use crate::method::Method;
 use datasets::DatasetKind;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -90,6 +91,10 @@ fn default_clip_lr() -> f64 {
     1e-2
 }
 
+fn default_method() -> Method {
+    Method::Progressive
+}
+
 /// Which baselines to compute next to the progressive student.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(deny_unknown_fields)]
@@ -120,6 +125,11 @@ pub struct TrainConfig {
     pub first_last_wbits: u8,
     /// Seed of every random choice (initialization, data order, augmentation).
     pub seed: u64,
+    /// How the student is trained: `progressive`, `qat` or
+    /// `bit-progressive` ([`Method`]). Older configs and summaries without
+    /// the field mean `progressive`, the only method there was.
+    #[serde(default = "default_method")]
+    pub method: Method,
     /// Use only the first N training images (none: all).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub train_limit: Option<usize>,
@@ -155,6 +165,7 @@ fn flag_for(field: &str) -> Option<&'static str> {
         "wbits" => "--wbits",
         "abits" => "--abits",
         "preset" => "--preset",
+        "method" => "--method",
         "out" => "--out",
         _ => return None,
     })
@@ -178,6 +189,7 @@ impl TrainConfig {
                 abits: 4,
                 first_last_wbits: 8,
                 seed: 1,
+                method: default_method(),
                 train_limit: None,
                 test_limit: None,
                 batch_size: 128,
@@ -217,6 +229,7 @@ impl TrainConfig {
                 abits: 4,
                 first_last_wbits: 8,
                 seed: 1,
+                method: default_method(),
                 train_limit: None,
                 test_limit: None,
                 batch_size: 128,
@@ -265,6 +278,7 @@ impl TrainConfig {
             "abits",
             "first_last_wbits",
             "seed",
+            "method",
             "train_limit",
             "test_limit",
             "batch_size",

@@ -8,28 +8,62 @@ use crate::error::TrainError;
 use crate::evaluate::float_accuracy;
 use crate::net::FloatNet;
 use crate::progress::{Progress, Task};
-use crate::schedule::{cosine, finetune_steps, stage_steps, RunningMean, Sampler};
+use crate::quant;
+use crate::schedule::{cosine, finetune_steps, method_steps, stage_steps, RunningMean, Sampler};
 use crate::student::{LayerState, Student, StudentOutput};
 use crate::summary::StageReport;
 use datasets::DatasetKind;
 use std::time::Instant;
 use tch::{nn, nn::OptimizerConfig, Kind, Tensor};
 
-/// Optimizer parameter group of the learned activation clips (their own
-/// learning rate, `student.clip_lr`).
+/// Optimizer parameter group of the learned activation clips and weight
+/// shifts (their own learning rate, `student.clip_lr`).
 const CLIP_GROUP: usize = 1;
 
-/// What every student trains against: the configuration, the folded
-/// teacher and the training images.
+/// What a student is distilled from: the teacher's output of every hidden
+/// layer and its logits, for a batch.
+pub trait Targets {
+    fn targets(&self, x: &Tensor) -> (Vec<Tensor>, Tensor);
+}
+
+impl Targets for FloatNet {
+    fn targets(&self, x: &Tensor) -> (Vec<Tensor>, Tensor) {
+        self.forward_all(x)
+    }
+}
+
+/// What every student trains against: the configuration, the teacher's
+/// targets (the folded float teacher, or the quantized BN teacher) and the
+/// training images.
 pub struct Distillation<'a> {
     pub config: &'a TrainConfig,
-    pub teacher: &'a FloatNet,
+    pub teacher: &'a dyn Targets,
     pub train: &'a TensorData,
     pub kind: DatasetKind,
 }
 
-/// Cross-entropy + temperature-scaled KL to the teacher's logits +
-/// normalized MSE to the teacher's activations after `feature_layers`.
+/// Cross-entropy on the labels + temperature-scaled KL to the teacher's
+/// logits, weighted by `student.ce_weight` and `student.kd_weight`.
+pub fn soft_distillation(
+    config: &TrainConfig,
+    logits: &Tensor,
+    teacher_logits: &Tensor,
+    labels: &Tensor,
+) -> Tensor {
+    let s = &config.student;
+    let t = s.temperature;
+    let ce = logits.cross_entropy_for_logits(labels);
+    let log_ps = (logits / t).log_softmax(-1, Kind::Float);
+    let log_pt = (teacher_logits / t).log_softmax(-1, Kind::Float);
+    let kl = (log_pt.exp() * (&log_pt - log_ps))
+        .sum_dim_intlist(Some([-1i64].as_slice()), false, Kind::Float)
+        .mean(Kind::Float)
+        * (t * t);
+    ce * s.ce_weight + kl * s.kd_weight
+}
+
+/// [`soft_distillation`] + normalized MSE to the teacher's activations
+/// after `feature_layers`.
 fn distillation_loss(
     config: &TrainConfig,
     student: &StudentOutput,
@@ -39,15 +73,7 @@ fn distillation_loss(
     feature_layers: &[usize],
 ) -> Tensor {
     let s = &config.student;
-    let t = s.temperature;
-    let ce = student.logits.cross_entropy_for_logits(labels);
-    let log_ps = (&student.logits / t).log_softmax(-1, Kind::Float);
-    let log_pt = (teacher_logits / t).log_softmax(-1, Kind::Float);
-    let kl = (log_pt.exp() * (&log_pt - log_ps))
-        .sum_dim_intlist(Some([-1i64].as_slice()), false, Kind::Float)
-        .mean(Kind::Float)
-        * (t * t);
-    let mut loss = ce * s.ce_weight + kl * s.kd_weight;
+    let mut loss = soft_distillation(config, &student.logits, teacher_logits, labels);
     for &j in feature_layers {
         let target = &teacher_hidden[j];
         // Normalized by the target's mean square so every layer weighs the
@@ -73,10 +99,14 @@ fn trainable_copies(student: &mut Student, first: usize, vs: &nn::VarStore) {
         );
         student.biases[index] =
             root.var_copy(&format!("l{index}_bias"), &student.biases[index].detach());
+        let clip = root.set_group(CLIP_GROUP);
         if let Some(log_scale) = &student.log_scales[index] {
-            let clip = root.set_group(CLIP_GROUP);
             let copy = clip.var_copy(&format!("l{index}_log_scale"), &log_scale.detach());
             student.log_scales[index] = Some(copy);
+        }
+        if let Some(shifts) = &student.learned_shifts[index] {
+            let copy = clip.var_copy(&format!("l{index}_shifts"), &shifts.detach());
+            student.learned_shifts[index] = Some(copy);
         }
     }
 }
@@ -97,14 +127,15 @@ impl Distillation<'_> {
         // frozen layers are not in it.
         let vs = nn::VarStore::new(self.train.images.device());
         trainable_copies(student, first, &vs);
-        let learns_clips = student.log_scales[first..].iter().any(Option::is_some);
+        let learns_clips = student.log_scales[first..].iter().any(Option::is_some)
+            || student.learned_shifts[first..].iter().any(Option::is_some);
         let lr = config.student.lr;
         let mut opt = nn::Adam::default().build(&vs, lr)?;
         let mut sampler = Sampler::new(self.train.len(), config.batch_size);
         let mut loss_avg = RunningMean::default();
         for step in 0..steps {
             let (x, labels) = sampler.training_batch(self.train, config, self.kind);
-            let (teacher_hidden, teacher_logits) = tch::no_grad(|| self.teacher.forward_all(&x));
+            let (teacher_hidden, teacher_logits) = tch::no_grad(|| self.teacher.targets(&x));
             let out = student.forward(&x);
             let loss = distillation_loss(
                 config,
@@ -127,27 +158,67 @@ impl Distillation<'_> {
 
     /// All layers quantized at once (clips calibrated like PTQ), then
     /// trained together with cross-entropy + KL for as many steps as all
-    /// progressive stages and the joint fine-tune together.
+    /// progressive stages and the joint fine-tune together. `label` names
+    /// the phase in progress lines.
     pub fn all_at_once_qat(
         &self,
         student: &mut Student,
         calibration: &Tensor,
+        label: &str,
         progress: &Progress,
     ) -> Result<(), TrainError> {
         for index in 0..student.layers() {
             student.calibrate(calibration, index);
             student.fake_quantize(index);
         }
-        let train_len = self.train.len();
-        let steps = stage_steps(self.config, train_len) * student.layers()
-            + finetune_steps(self.config, train_len);
-        let mut task = progress.task("qat baseline", steps as u64);
+        let steps = method_steps(self.config, self.train.len(), student.layers());
+        let mut task = progress.task(label, steps as u64);
         let loss = self.train_student(student, 0, steps, &[], &mut task)?;
         task.finish(&format!("loss {loss:.3}"));
         for index in 0..student.layers() {
             student.freeze(index);
         }
         Ok(())
+    }
+
+    /// All-at-once QAT in phases of falling bit-width (`schedule`, widest
+    /// first, the target last; see [`crate::Method::bit_schedule`]). Each
+    /// phase recalibrates every clip for its bits on the weights the phase
+    /// before left and trains all layers together (CE + KL) for an equal
+    /// share of the same steps all-at-once QAT gets. Returns the phases'
+    /// final losses.
+    pub fn bit_progressive_qat(
+        &self,
+        student: &mut Student,
+        calibration: &Tensor,
+        schedule: &[(u8, u8)],
+        progress: &Progress,
+    ) -> Result<Vec<f64>, TrainError> {
+        let layers = student.layers();
+        let total = method_steps(self.config, self.train.len(), layers);
+        let phases = schedule.len().max(1);
+        let mut losses = Vec::new();
+        for (phase, &(w_bits, a_bits)) in schedule.iter().enumerate() {
+            let steps = (total / phases + usize::from(phase < total % phases)).max(1);
+            student.bits =
+                quant::network_bits(layers, w_bits, a_bits, self.config.first_last_wbits);
+            for index in 0..layers {
+                // A clip learned at wider bits is only a starting point:
+                // calibrate again for these bits.
+                student.log_scales[index] = None;
+                student.calibrate(calibration, index);
+                student.fake_quantize(index);
+            }
+            let label = format!("bit-progressive {}/{phases} W{w_bits}A{a_bits}", phase + 1);
+            let mut task = progress.task(&label, steps as u64);
+            let loss = self.train_student(student, 0, steps, &[], &mut task)?;
+            task.finish(&format!("loss {loss:.3}"));
+            losses.push(loss);
+        }
+        for index in 0..layers {
+            student.freeze(index);
+        }
+        Ok(losses)
     }
 
     /// The progressive stages: for each layer from the input, calibrate its
@@ -167,7 +238,11 @@ impl Distillation<'_> {
         let mut reports = Vec::new();
         for index in 0..layers {
             let started = Instant::now();
-            student.calibrate(calibration, index);
+            // A student whose clips came with its teacher (the quantized BN
+            // teacher's) keeps them.
+            if student.scales[index].is_none() {
+                student.calibrate(calibration, index);
+            }
             let calibrated_scale = student.scales[index];
             student.fake_quantize(index);
             let features: Vec<usize> = [index, index + 1]

@@ -240,6 +240,25 @@ impl Teacher {
         }
     }
 
+    /// A copy with its own variables (batch-norm statistics included),
+    /// for training one network from another. The fresh initialization it
+    /// overwrites draws from libtorch's generator.
+    pub fn duplicate(&self) -> Result<Teacher, TrainError> {
+        let mut copy = Teacher::new(self.specs.clone(), self.vs.device());
+        copy.vs.copy(&self.vs)?;
+        Ok(copy)
+    }
+
+    /// Layer `index`'s weight, bias and batch norm (`None` for the logits
+    /// layer).
+    pub fn layer(&self, index: usize) -> (&Tensor, &Tensor, Option<&nn::BatchNorm>) {
+        (
+            &self.weights[index],
+            &self.biases[index],
+            self.norms[index].as_ref(),
+        )
+    }
+
     /// Logits for a batch of images scaled to `[0, 1]`. `train` selects
     /// batch statistics (and updates the running ones) or running statistics.
     pub fn forward(&self, x: &Tensor, train: bool) -> Tensor {

@@ -1,6 +1,6 @@
 //! The whole run, one named step after another: prepare, teacher, fold,
-//! baselines (naive PTQ, all-at-once QAT), progressive student (stages and
-//! joint fine-tune), export and verification, summary.
+//! baselines (naive PTQ, all-at-once QAT), the student of the configured
+//! method, export and verification, summary.
 
 use crate::config::TrainConfig;
 use crate::data::TensorData;
@@ -8,8 +8,10 @@ use crate::distill::{post_training_quantization, Distillation};
 use crate::error::TrainError;
 use crate::evaluate::{float_accuracy, EVAL_BATCH};
 use crate::export::{export_and_verify, Baselines, Verification};
+use crate::method::Method;
 use crate::net::{self, FloatNet, LayerSpec, Teacher};
 use crate::progress::Progress;
+use crate::qteacher::{self, QuantizedTeacher};
 use crate::quant::{self, IntLayer, LayerBits};
 use crate::seed::SeedStream;
 use crate::student::Student;
@@ -42,12 +44,30 @@ pub fn train(
         train: &data.train,
         kind: run.kind,
     };
-    let qat = config
-        .baselines
-        .qat
-        .then(|| qat_baseline(&distillation, &bits, &calibration, &data.test, &progress))
+    // `--method qat` trains exactly the baseline: no need for it twice.
+    let qat = (config.baselines.qat && config.method != Method::Qat)
+        .then(|| {
+            qat_baseline(
+                &distillation,
+                &folded.net,
+                &bits,
+                &calibration,
+                &data.test,
+                &progress,
+            )
+        })
         .transpose()?;
-    let student = student_step(&distillation, bits, &calibration, &data.test, &progress)?;
+    let student = student_step(
+        &distillation,
+        StudentStart {
+            folded: &folded.net,
+            teacher: &teacher.net,
+            bits,
+            calibration: &calibration,
+        },
+        &data.test,
+        &progress,
+    )?;
     let measured = Measured {
         teacher_accuracy: teacher.accuracy,
         teacher_seconds: teacher.seconds,
@@ -277,6 +297,7 @@ struct QatStep {
 /// The all-at-once QAT baseline, on its own seed stream.
 fn qat_baseline(
     distillation: &Distillation,
+    folded: &FloatNet,
     bits: &[LayerBits],
     calibration: &Tensor,
     test: &TensorData,
@@ -284,9 +305,9 @@ fn qat_baseline(
 ) -> Result<QatStep, TrainError> {
     SeedStream::Qat.start(distillation.config.seed);
     let started = Instant::now();
-    let mut qat = Student::from_float(distillation.teacher, bits.to_vec());
+    let mut qat = Student::from_float(folded, bits.to_vec());
     qat.learn_clip = distillation.config.student.learn_clip;
-    distillation.all_at_once_qat(&mut qat, calibration, progress)?;
+    distillation.all_at_once_qat(&mut qat, calibration, "qat baseline", progress)?;
     let seconds = started.elapsed().as_secs_f64();
     let accuracy = float_accuracy(test, |x| qat.forward(x).logits);
     progress.say(&format!(
@@ -296,38 +317,129 @@ fn qat_baseline(
     Ok(QatStep { accuracy, seconds })
 }
 
-/// The progressive student, frozen.
+/// The student of the run's method, frozen.
 struct StudentStep {
+    method: Method,
     int_layers: Vec<IntLayer>,
+    /// The progressive stages (empty for the methods without stages).
     stages: Vec<StageReport>,
     finetune_loss: Option<f64>,
-    /// Training time of the stages and the fine-tune (not the per-stage
-    /// accuracy measurements).
+    /// Final loss of each bit-width phase (bit-progressive only).
+    phase_losses: Vec<f64>,
+    /// Training time (not the per-stage accuracy measurements).
     seconds: f64,
 }
 
-/// The progressive stages and the joint fine-tune, on the student's own
-/// seed stream.
+/// What every method starts from.
+struct StudentStart<'a> {
+    /// The folded float teacher the student is a copy of.
+    folded: &'a FloatNet,
+    /// The BN teacher (the quantized-teacher method quantizes a copy).
+    teacher: &'a Teacher,
+    bits: Vec<LayerBits>,
+    calibration: &'a Tensor,
+}
+
+/// Train the student with `config.method`, on the method's own seed stream.
 fn student_step(
     distillation: &Distillation,
-    bits: Vec<LayerBits>,
-    calibration: &Tensor,
+    start: StudentStart,
     test: &TensorData,
     progress: &Progress,
 ) -> Result<StudentStep, TrainError> {
-    SeedStream::Student.start(distillation.config.seed);
-    let mut student = Student::from_float(distillation.teacher, bits);
-    student.learn_clip = distillation.config.student.learn_clip;
-    let stages = distillation.progressive_stages(&mut student, calibration, test, progress)?;
-    let finetune_started = Instant::now();
-    let finetune_loss = distillation.joint_finetune(&mut student, progress)?;
-    let seconds = stages.iter().map(|stage| stage.seconds).sum::<f64>()
-        + finetune_started.elapsed().as_secs_f64();
-    let int_layers = student.int_layers().expect("every stage froze its layer");
+    let config = distillation.config;
+    let method = config.method;
+    method.seed_stream().start(config.seed);
+    let started = Instant::now();
+    let calibration = start.calibration;
+    let mut student = Student::from_float(start.folded, start.bits.clone());
+    student.learn_clip = config.student.learn_clip;
+    let mut step = StudentStep {
+        method,
+        int_layers: Vec::new(),
+        stages: Vec::new(),
+        finetune_loss: None,
+        phase_losses: Vec::new(),
+        seconds: 0.0,
+    };
+    match method {
+        Method::Progressive => {
+            step.stages =
+                distillation.progressive_stages(&mut student, calibration, test, progress)?;
+            let finetune_started = Instant::now();
+            step.finetune_loss = distillation.joint_finetune(&mut student, progress)?;
+            // The stages' own seconds leave out their accuracy measurements.
+            step.seconds = step.stages.iter().map(|stage| stage.seconds).sum::<f64>()
+                + finetune_started.elapsed().as_secs_f64();
+        }
+        Method::Qat => {
+            distillation.all_at_once_qat(&mut student, calibration, "qat", progress)?;
+            step.seconds = started.elapsed().as_secs_f64();
+        }
+        Method::BitProgressive => {
+            let schedule = method.bit_schedule(config.wbits, config.abits);
+            step.phase_losses =
+                distillation.bit_progressive_qat(&mut student, calibration, &schedule, progress)?;
+            step.seconds = started.elapsed().as_secs_f64();
+        }
+        Method::QuantizedTeacher => {
+            return quantized_teacher_student(distillation, start, test, progress);
+        }
+    }
+    step.int_layers = student
+        .int_layers()
+        .expect("every method freezes every layer");
+    Ok(step)
+}
+
+/// The quantized-teacher method: quantize the BN teacher at the student's
+/// bits (the fine-tune's images), fold it, and run the progressive stages
+/// against its quantized activations, the student keeping its clips. The
+/// stages get their usual images and there is no joint fine-tune, so the
+/// method trains on as many images as the others. Its seconds count the
+/// quantized teacher's training.
+fn quantized_teacher_student(
+    distillation: &Distillation,
+    start: StudentStart,
+    test: &TensorData,
+    progress: &Progress,
+) -> Result<StudentStep, TrainError> {
+    let started = Instant::now();
+    let config = distillation.config;
+    let quantized = QuantizedTeacher::train(
+        config,
+        start.teacher,
+        start.bits.clone(),
+        start.calibration,
+        distillation.train,
+        distillation.kind,
+        progress,
+    )?;
+    let teacher_seconds = started.elapsed().as_secs_f64();
+    progress.say(&format!(
+        "quantized BN teacher: {:.2}% test accuracy ({teacher_seconds:.0} s)",
+        100.0 * qteacher::accuracy(&quantized, test)
+    ));
+    let folded = quantized.net.fold();
+    let mut student = Student::from_float(&folded, start.bits);
+    student.learn_clip = config.student.learn_clip;
+    // The BN stand-in of the paper: per-channel scales learned under the
+    // shift-only contract.
+    student.learn_shifts = true;
+    student.scales = quantized.scales.clone();
+    let against_quantized = Distillation {
+        teacher: &quantized,
+        ..*distillation
+    };
+    let stages =
+        against_quantized.progressive_stages(&mut student, start.calibration, test, progress)?;
+    let seconds = teacher_seconds + stages.iter().map(|stage| stage.seconds).sum::<f64>();
     Ok(StudentStep {
-        int_layers,
+        method: Method::QuantizedTeacher,
+        int_layers: student.int_layers().expect("every stage froze its layer"),
         stages,
-        finetune_loss,
+        finetune_loss: None,
+        phase_losses: Vec::new(),
         seconds,
     })
 }
@@ -376,7 +488,8 @@ fn verify_step(
         &run.out.join("model"),
     )?;
     progress.say(&format!(
-        "progressive student: {:.2}% with golden ({:.2}% trainer forward), {} logit mismatches ({:.0} s)",
+        "{} student: {:.2}% with golden ({:.2}% trainer forward), {} logit mismatches ({:.0} s)",
+        student.method,
         100.0 * verification.student_accuracy,
         100.0 * verification.trainer_accuracy,
         verification.logit_mismatches,
@@ -403,6 +516,7 @@ fn summarize(
         a_bits: config.abits,
         first_last_w_bits: config.first_last_wbits,
         seed: config.seed,
+        method: student.method,
         train_images: data.train.len(),
         test_images: data.test.len(),
         teacher_accuracy: measured.teacher_accuracy,
@@ -423,6 +537,7 @@ fn summarize(
         model_dir: run.out.join("model"),
         stages: student.stages,
         finetune_loss: student.finetune_loss,
+        phase_losses: student.phase_losses,
         config: config.clone(),
     }
 }

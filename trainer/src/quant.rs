@@ -180,6 +180,56 @@ pub fn quantize_hidden(
     s_in: f64,
     s_out: f64,
 ) -> IntLayer {
+    quantize_hidden_with(spec, bits, weight, bias, s_in, s_out, None)
+}
+
+/// The largest shift up to `wanted` whose integer weights and bias keep the
+/// contract's accumulator bound (0 when none does; the bias is clamped then).
+pub fn fitting_shift(
+    row: &[f32],
+    bias: f64,
+    s_in: f64,
+    s_out: f64,
+    bits: LayerBits,
+    wanted: u8,
+) -> u8 {
+    let qmax = contract::weight_range(bits.w_bits).1;
+    let wanted = wanted.min(contract::MAX_SHIFT);
+    (0..=wanted)
+        .rev()
+        .find(|&shift| {
+            let scale = pow2_weight_scale(s_in, s_out, shift);
+            let quantized = round_weights(row, scale, qmax);
+            let bias_int = (bias / (s_in * scale)).round();
+            bias_range(&quantized, bits.in_bits, contract::rounding_offset(shift))
+                .is_some_and(|(low, high)| bias_int >= low as f64 && bias_int <= high as f64)
+        })
+        .unwrap_or(0)
+}
+
+/// [`quantize_hidden`] with the shifts given (learned ones, one per output
+/// channel) instead of chosen; each is lowered until it keeps the
+/// accumulator bound ([`fitting_shift`]).
+pub fn quantize_hidden_with_shifts(
+    spec: &LayerSpec,
+    bits: LayerBits,
+    weight: &Tensor,
+    bias: &Tensor,
+    (s_in, s_out): (f64, f64),
+    shifts: &[u8],
+) -> IntLayer {
+    quantize_hidden_with(spec, bits, weight, bias, s_in, s_out, Some(shifts))
+}
+
+fn quantize_hidden_with(
+    spec: &LayerSpec,
+    bits: LayerBits,
+    weight: &Tensor,
+    bias: &Tensor,
+    s_in: f64,
+    s_out: f64,
+    wanted: Option<&[u8]>,
+) -> IntLayer {
     let (w, b) = host_weights(weight, bias);
     let k = spec.fan_in();
     let qmax = contract::weight_range(bits.w_bits).1;
@@ -188,7 +238,10 @@ pub fn quantize_hidden(
     let mut shifts = Vec::with_capacity(b.len());
     let mut scales = Vec::with_capacity(b.len());
     for (c, row) in w.chunks_exact(k).enumerate() {
-        let shift = choose_shift(row, b[c] as f64, s_in, s_out, bits.w_bits, bits.in_bits);
+        let shift = match wanted {
+            Some(wanted) => fitting_shift(row, b[c] as f64, s_in, s_out, bits, wanted[c]),
+            None => choose_shift(row, b[c] as f64, s_in, s_out, bits.w_bits, bits.in_bits),
+        };
         let scale = pow2_weight_scale(s_in, s_out, shift);
         let quantized = round_weights(row, scale, qmax);
         biases.push(clamp_bias(
@@ -432,6 +485,22 @@ pub fn learned_quant_activation(y: &Tensor, scale: &Tensor, a_bits: u8) -> Tenso
     let scale = scale.detach() + (scale - scale.detach()) * gradient_scale;
     let units = (y / &scale).clamp(0.0, levels);
     let rounded = (&units + 0.5).floor().clamp(0.0, levels);
+    (&units + (rounded - &units).detach()) * scale
+}
+
+/// Quantize real weights to `w_bits` per output channel with trainable
+/// scales `scale` (shaped to broadcast over the channels), the contract's
+/// narrow range, with LSQ gradients (as [`learned_quant_activation`],
+/// symmetric): the weights get the straight-through gradient inside the
+/// range, the scales `round(w/s) - w/s` inside and `±qmax` outside, scaled
+/// by `1/sqrt(K * qmax)` for `K` weights per channel.
+pub fn learned_quant_weight(weight: &Tensor, scale: &Tensor, w_bits: u8) -> Tensor {
+    let qmax = contract::weight_range(w_bits).1 as f64;
+    let per_channel = (weight.numel() as f64 / weight.size()[0].max(1) as f64).max(1.0);
+    let gradient_scale = 1.0 / (per_channel * qmax).sqrt();
+    let scale = scale.detach() + (scale - scale.detach()) * gradient_scale;
+    let units = (weight / &scale).clamp(-qmax, qmax);
+    let rounded = units.detach().round();
     (&units + (rounded - &units).detach()) * scale
 }
 

@@ -1,82 +1,231 @@
-//! The results table of `docs/results.md`: one run per bit-width on the
-//! same teacher, with every baseline, rendered as Markdown.
+//! The results tables of `docs/results.md` and `docs/results-full.md`:
+//! every method at every bit-width, over several seeds, on one teacher per
+//! seed, rendered as Markdown with means, spreads and ties.
 
 use crate::config::TrainConfig;
 use crate::error::TrainError;
+use crate::method::Method;
 use crate::pipeline::train;
 use crate::progress::Progress;
 use crate::summary::TrainReport;
+use std::collections::BTreeMap;
 use std::fmt::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
-/// (weight bits, activation bits) of the table's rows; first and last
-/// layers keep `first_last_wbits` (8 by default).
+/// (weight bits, activation bits) of the default table's rows; first and
+/// last layers keep `first_last_wbits` (8 by default).
 pub const RESULT_BITS: [(u8, u8); 4] = [(8, 8), (4, 4), (3, 3), (2, 2)];
 
-/// How [`run`] treats a row whose directory already holds a finished run.
+/// One row of the table: a bit-width and how many seeds it is run with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RowPlan {
+    pub w_bits: u8,
+    pub a_bits: u8,
+    pub seeds: usize,
+}
+
+/// What a results run trains: rows x methods x seeds. Seeds are
+/// `config.seed`, `config.seed + 1`, ...; each seed has its own teacher.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ResultsPlan {
+    pub rows: Vec<RowPlan>,
+    pub methods: Vec<Method>,
+}
+
+/// One run of the plan: a seed, a bit-width and a method.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Cell {
+    /// 0 for the first seed, 1 for the next, ...
+    pub seed_index: usize,
+    pub w_bits: u8,
+    pub a_bits: u8,
+    pub method: Method,
+}
+
+impl ResultsPlan {
+    /// The default table: W8A8, W4A4, W3A3 and W2A2, `seeds` seeds each,
+    /// every method.
+    pub fn standard(seeds: usize) -> ResultsPlan {
+        ResultsPlan {
+            rows: RESULT_BITS
+                .iter()
+                .map(|&(w_bits, a_bits)| RowPlan {
+                    w_bits,
+                    a_bits,
+                    seeds,
+                })
+                .collect(),
+            methods: Method::ALL.to_vec(),
+        }
+    }
+
+    /// Every run, seed by seed (a seed's first run trains its teacher), then
+    /// row by row, then method by method.
+    pub fn cells(&self) -> Vec<Cell> {
+        let seeds = self.rows.iter().map(|row| row.seeds).max().unwrap_or(0);
+        let mut cells = Vec::new();
+        for seed_index in 0..seeds {
+            for row in self.rows.iter().filter(|row| row.seeds > seed_index) {
+                for &method in &self.methods {
+                    cells.push(Cell {
+                        seed_index,
+                        w_bits: row.w_bits,
+                        a_bits: row.a_bits,
+                        method,
+                    });
+                }
+            }
+        }
+        cells
+    }
+}
+
+/// Parse `--rows`: comma-separated `WxAy` (or `x` for `WxAx`), each with an
+/// optional `:N` seed count (default `default_seeds`), e.g. `w2a2:3,w4a4`.
+pub fn parse_rows(text: &str, default_seeds: usize) -> Result<Vec<RowPlan>, String> {
+    let mut rows = Vec::new();
+    for item in text
+        .split(',')
+        .map(str::trim)
+        .filter(|item| !item.is_empty())
+    {
+        let (bits, seeds) = match item.split_once(':') {
+            Some((bits, seeds)) => {
+                let seeds = seeds
+                    .parse::<usize>()
+                    .ok()
+                    .filter(|&n| n > 0)
+                    .ok_or_else(|| {
+                        format!(
+                            "`{item}`: the seed count after `:` must be a whole number, 1 or more"
+                        )
+                    })?;
+                (bits, seeds)
+            }
+            None => (item, default_seeds),
+        };
+        let lower = bits.to_ascii_lowercase();
+        let parsed = match lower
+            .strip_prefix('w')
+            .and_then(|rest| rest.split_once('a'))
+        {
+            Some((w, a)) => w.parse::<u8>().ok().zip(a.parse::<u8>().ok()),
+            None => lower.parse::<u8>().ok().map(|b| (b, b)),
+        };
+        let (w_bits, a_bits) = parsed.ok_or_else(|| {
+            format!("`{item}` is not a bit-width; write WxAy (e.g. w2a2), optionally with :SEEDS (w2a2:3)")
+        })?;
+        rows.push(RowPlan {
+            w_bits,
+            a_bits,
+            seeds,
+        });
+    }
+    if rows.is_empty() {
+        return Err("no rows given; e.g. --rows w8a8,w4a4,w3a3,w2a2".into());
+    }
+    Ok(rows)
+}
+
+/// How [`run`] treats a run whose directory already holds a finished one.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Reuse {
-    /// Keep a finished row when its `summary.json` records exactly the
-    /// configuration this row would train with (and its model and teacher
+    /// Keep a finished run when its `summary.json` records exactly the
+    /// configuration this cell would train with (and its model and teacher
     /// are still there), so an interrupted table resumes where it stopped.
     MatchingRows,
-    /// Train every row again.
+    /// Train every cell again.
     Never,
 }
 
-/// Train one teacher, then for each bit-width in `bits` the PTQ and
-/// all-at-once QAT baselines and the progressive student. The row for
-/// WxAy writes to `out/wXaY`; `on_row` sees the rows finished so far after
-/// each one, so a caller can save partial results of a long run.
+/// Where the run of `cell` goes: `out/seed-S/wXaY/METHOD`.
+pub fn cell_dir(out: &Path, seed: u64, cell: &Cell) -> PathBuf {
+    out.join(format!("seed-{seed}"))
+        .join(format!("w{}a{}", cell.w_bits, cell.a_bits))
+        .join(cell.method.name())
+}
+
+/// Train every cell of `plan`: per seed one teacher (trained by that
+/// seed's first cell, distilled by all its others), then each method at
+/// each bit-width, with the naive PTQ baseline. `on_cell` sees the reports
+/// finished so far after each one, so a caller can save partial results
+/// of a long run.
 pub fn run(
     base: &TrainConfig,
     out: &Path,
-    bits: &[(u8, u8)],
-    mut reuse: Reuse,
+    plan: &ResultsPlan,
+    reuse: Reuse,
     progress: impl Into<Progress>,
-    mut on_row: impl FnMut(&[TrainReport]) -> Result<(), TrainError>,
+    mut on_cell: impl FnMut(&[TrainReport]) -> Result<(), TrainError>,
 ) -> Result<Vec<TrainReport>, TrainError> {
     let progress = progress.into();
     let mut reports: Vec<TrainReport> = Vec::new();
-    for &(w_bits, a_bits) in bits {
+    // Per seed: the teacher its cells share, and whether it is a new one
+    // (then no later cell of the seed may be kept).
+    let mut teachers: BTreeMap<usize, (PathBuf, Reuse)> = BTreeMap::new();
+    let cells = plan.cells();
+    for (number, cell) in cells.iter().enumerate() {
+        let seed = base.seed.wrapping_add(cell.seed_index as u64);
         let mut config = base.clone();
-        config.wbits = w_bits;
-        config.abits = a_bits;
-        config.baselines.qat = true;
-        config.out = Some(out.join(format!("w{w_bits}a{a_bits}")));
-        if let Some(first) = reports.first() {
-            // Every row distills the same teacher.
-            config.teacher.checkpoint = Some(first.teacher_dir.clone());
+        config.seed = seed;
+        config.wbits = cell.w_bits;
+        config.abits = cell.a_bits;
+        config.method = cell.method;
+        // Every method is a cell of its own; a QAT baseline inside each
+        // would train the `qat` cell again.
+        config.baselines.qat = false;
+        config.out = Some(cell_dir(out, seed, cell));
+        let mut cell_reuse = reuse;
+        if let Some((teacher, seed_reuse)) = teachers.get(&cell.seed_index) {
+            config.teacher.checkpoint = Some(teacher.clone());
+            if *seed_reuse == Reuse::Never {
+                cell_reuse = Reuse::Never;
+            }
         }
-        progress.say(&format!("== W{w_bits}A{a_bits} =="));
-        let finished = match reuse {
+        progress.say(&format!(
+            "== {}/{}: W{}A{} {} seed {seed} ==",
+            number + 1,
+            cells.len(),
+            cell.w_bits,
+            cell.a_bits,
+            cell.method
+        ));
+        let finished = match cell_reuse {
             Reuse::MatchingRows => finished_row(&config),
             Reuse::Never => Err("reuse is off".to_string()),
         };
+        let trains_teacher = config.teacher.checkpoint.is_none();
         let report = match finished {
             Ok(report) => {
                 progress.say(&format!(
                     "reusing the finished run in {} (same configuration)",
-                    report.model_dir.parent().unwrap_or(out).display()
+                    config.out.as_deref().unwrap_or(out).display()
                 ));
                 report
             }
             Err(why) => {
-                if reuse == Reuse::MatchingRows {
-                    progress.say(&format!("training this row: {why}"));
+                if cell_reuse == Reuse::MatchingRows {
+                    progress.say(&format!("training this cell: {why}"));
+                    if trains_teacher {
+                        // A new teacher replaces the one the seed's later
+                        // cells were distilled from, so none of them may be
+                        // kept.
+                        progress.say(
+                            "a new teacher is trained, so every later cell of this seed is trained again too",
+                        );
+                    }
                 }
-                if config.teacher.checkpoint.is_none() && reuse == Reuse::MatchingRows {
-                    // A new teacher replaces the one the later rows were
-                    // distilled from, so none of them may be kept.
-                    progress
-                        .say("a new teacher is trained, so every later row is trained again too");
-                    reuse = Reuse::Never;
+                if trains_teacher {
+                    cell_reuse = Reuse::Never;
                 }
                 train(&config, progress.clone())?
             }
         };
+        teachers
+            .entry(cell.seed_index)
+            .or_insert_with(|| (report.teacher_dir.clone(), cell_reuse));
         reports.push(report);
-        on_row(&reports)?;
+        on_cell(&reports)?;
     }
     Ok(reports)
 }
@@ -119,105 +268,272 @@ pub fn finished_row(config: &TrainConfig) -> Result<TrainReport, String> {
     Ok(report)
 }
 
-fn percent(value: f64) -> String {
-    format!("{:.2}", 100.0 * value)
+/// Mean and sample standard deviation (0 for a single value) of values in
+/// 0..=1, both in percent.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Spread {
+    pub mean: f64,
+    pub std: f64,
+    pub runs: usize,
+}
+
+impl Spread {
+    pub fn of(values: &[f64]) -> Option<Spread> {
+        if values.is_empty() {
+            return None;
+        }
+        let n = values.len() as f64;
+        let mean = values.iter().sum::<f64>() / n;
+        let var = if values.len() > 1 {
+            values.iter().map(|v| (v - mean).powi(2)).sum::<f64>() / (n - 1.0)
+        } else {
+            0.0
+        };
+        Some(Spread {
+            mean: 100.0 * mean,
+            std: 100.0 * var.sqrt(),
+            runs: values.len(),
+        })
+    }
+
+    fn cell(&self) -> String {
+        if self.runs > 1 {
+            format!("{:.2} ± {:.2}", self.mean, self.std)
+        } else {
+            format!("{:.2}", self.mean)
+        }
+    }
+}
+
+/// The best method of one row, or the methods tied for best: every method
+/// whose mean is closer to the best mean than the larger of the two
+/// standard deviations. With one run per method there is no spread to
+/// compare with, so only equal means tie.
+pub fn best_methods(spreads: &[(Method, Spread)]) -> Vec<Method> {
+    let Some(&(_, best)) = spreads.iter().max_by(|a, b| a.1.mean.total_cmp(&b.1.mean)) else {
+        return Vec::new();
+    };
+    spreads
+        .iter()
+        .filter(|(_, s)| best.mean - s.mean <= s.std.max(best.std))
+        .map(|&(method, _)| method)
+        .collect()
+}
+
+/// Reports of one bit-width, grouped by method in `methods` order.
+fn by_method<'a>(
+    reports: &'a [TrainReport],
+    bits: (u8, u8),
+    methods: &[Method],
+) -> Vec<(Method, Vec<&'a TrainReport>)> {
+    methods
+        .iter()
+        .map(|&method| {
+            let runs = reports
+                .iter()
+                .filter(|r| (r.w_bits, r.a_bits) == bits && r.method == method)
+                .collect();
+            (method, runs)
+        })
+        .collect()
+}
+
+/// The bit-widths in `reports`, in the plan's order.
+fn rows_of(plan: &ResultsPlan) -> Vec<(u8, u8)> {
+    let mut rows = Vec::new();
+    for row in &plan.rows {
+        if !rows.contains(&(row.w_bits, row.a_bits)) {
+            rows.push((row.w_bits, row.a_bits));
+        }
+    }
+    rows
 }
 
 /// The Markdown page. `command` is the command line that regenerates it;
-/// `rows_planned` is how many rows the run will have, so a page written
-/// part-way says it is incomplete.
-pub fn markdown(reports: &[TrainReport], command: &str, rows_planned: usize) -> String {
+/// `plan` is what the run will have, so a page written part-way says it is
+/// incomplete.
+pub fn markdown(reports: &[TrainReport], command: &str, plan: &ResultsPlan) -> String {
     let mut page = String::new();
     let Some(first) = reports.first() else {
         return page;
     };
+    let planned = plan.cells().len();
     let _ = writeln!(page, "# Results\n");
     let _ = writeln!(
         page,
         "Generated by `{command}`; do not edit by hand (rerun the command instead).\n"
     );
-    if reports.len() < rows_planned {
+    if reports.len() < planned {
         let _ = writeln!(
             page,
-            "**Incomplete:** {} of {rows_planned} rows so far. The run is still going or was \
-             interrupted; the same command resumes it, reusing the finished rows.\n",
+            "**Incomplete:** {} of {planned} runs so far. The run is still going or was \
+             interrupted; the same command resumes it, reusing the finished runs.\n",
             reports.len()
         );
     }
+    let seeds: Vec<u64> = {
+        let mut seeds: Vec<u64> = reports.iter().map(|r| r.seed).collect();
+        seeds.sort_unstable();
+        seeds.dedup();
+        seeds
+    };
     let _ = writeln!(
         page,
-        "Preset `{}` on {}: alexnet-cifar at width {}, {} training images, {} test images, seed {}, \
-         first and last layer weights {} bits, {} libtorch thread(s) on {}. Accuracies are on the test \
-         images in percent; the progressive student's is measured with golden on the exported model, \
-         whose logits matched the trainer's integer forward on every test image \
-         (logit mismatches per row below).\n",
+        "Preset `{}` on {}: alexnet-cifar at width {}, {} training images, {} test images, \
+         first and last layer weights {} bits, {} libtorch thread(s) on {}, seeds {}. Each seed \
+         trains its own teacher; every method of that seed distills it. Accuracies are on the \
+         test images in percent, measured with golden on each exported model, whose logits \
+         matched the trainer's integer forward on every test image (mismatches per run below). \
+         Every method trains on the same number of images.\n",
         first.preset,
         first.dataset,
         first.width,
         first.train_images,
         first.test_images,
-        first.seed,
         first.first_last_w_bits,
         first.threads,
         first.device,
+        seeds
+            .iter()
+            .map(u64::to_string)
+            .collect::<Vec<_>>()
+            .join(", "),
     );
     if first.preset == "quick" {
         let _ = writeln!(
             page,
-            "These are **quick-preset** figures (minutes on a 2-core CPU: a small network, a subset of \
-             the training set, short stages). They show the ordering of the methods, not the accuracy \
-             the full preset reaches.\n"
+            "These are **quick-preset** figures (minutes on a 2-core CPU: a small network, short \
+             training). They show the ordering of the methods, not the accuracy the full preset \
+             reaches.\n"
         );
     }
-    let _ = writeln!(
-        page,
-        "| bits | teacher | BN-free float | naive PTQ | all-at-once QAT | progressive (golden) | mismatches | QAT time (s) | progressive time (s) |"
-    );
-    let _ = writeln!(page, "|---|---|---|---|---|---|---|---|---|");
-    for report in reports {
-        let _ = writeln!(
-            page,
-            "| W{}A{} | {} | {} | {} | {} | {} | {} | {} | {:.0} |",
-            report.w_bits,
-            report.a_bits,
-            percent(report.teacher_accuracy),
-            percent(report.bn_free_float_accuracy),
-            percent(report.ptq_accuracy),
-            report
-                .qat_accuracy
-                .map(percent)
-                .unwrap_or_else(|| "-".into()),
-            percent(report.student_accuracy),
-            report.logit_mismatches,
-            report
-                .qat_seconds
-                .map(|s| format!("{s:.0}"))
-                .unwrap_or_else(|| "-".into()),
-            report.student_seconds,
-        );
-    }
-    let _ = writeln!(
-        page,
-        "\nThe teacher trained once, in {:.0} s; every row distills that same teacher. \
-         QAT trains for as many steps as all progressive stages and the joint fine-tune together.",
-        first.teacher_seconds
-    );
+    method_table(&mut page, reports, plan);
+    runs_table(&mut page, reports, plan);
     stage_table(&mut page, reports);
     page
 }
 
-/// Test accuracy after every progressive stage: what quantizing each layer
-/// cost, and what the joint fine-tune won back.
+/// Mean ± standard deviation per method and bit-width, and the best.
+fn method_table(page: &mut String, reports: &[TrainReport], plan: &ResultsPlan) {
+    let _ = writeln!(
+        page,
+        "Mean ± sample standard deviation over the seeds (a single run shows no spread). \
+         **Best** names the method with the highest mean, or every method tied with it: a \
+         method ties when its mean is closer to the best than the larger of the two standard \
+         deviations.\n"
+    );
+    let mut header = String::from("| bits | seeds | teacher | naive PTQ |");
+    let mut rule = String::from("|---|---|---|---|");
+    for method in &plan.methods {
+        let _ = write!(header, " {method} |");
+        rule.push_str("---|");
+    }
+    let _ = writeln!(page, "{header} best |");
+    let _ = writeln!(page, "{rule}---|");
+    for bits in rows_of(plan) {
+        let groups = by_method(reports, bits, &plan.methods);
+        let all: Vec<&TrainReport> = groups.iter().flat_map(|(_, runs)| runs.clone()).collect();
+        if all.is_empty() {
+            continue;
+        }
+        let mut teacher_by_seed: BTreeMap<u64, f64> = BTreeMap::new();
+        let mut ptq_by_seed: BTreeMap<u64, f64> = BTreeMap::new();
+        for report in &all {
+            teacher_by_seed.insert(report.seed, report.teacher_accuracy);
+            ptq_by_seed.insert(report.seed, report.ptq_accuracy);
+        }
+        let teacher = Spread::of(&teacher_by_seed.values().copied().collect::<Vec<_>>());
+        let ptq = Spread::of(&ptq_by_seed.values().copied().collect::<Vec<_>>());
+        let shown = |s: Option<Spread>| s.map(|s| s.cell()).unwrap_or_else(|| "-".into());
+        let mut row = format!(
+            "| W{}A{} | {} | {} | {} |",
+            bits.0,
+            bits.1,
+            teacher_by_seed.len(),
+            shown(teacher),
+            shown(ptq)
+        );
+        let mut spreads = Vec::new();
+        for (method, runs) in &groups {
+            let accuracies: Vec<f64> = runs.iter().map(|r| r.student_accuracy).collect();
+            let spread = Spread::of(&accuracies);
+            let _ = write!(row, " {} |", shown(spread));
+            if let Some(spread) = spread {
+                spreads.push((*method, spread));
+            }
+        }
+        let best = best_methods(&spreads);
+        let best = match best.as_slice() {
+            [one] => one.to_string(),
+            tied => format!(
+                "tie: {}",
+                tied.iter()
+                    .map(|method| method.name())
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            ),
+        };
+        let _ = writeln!(page, "{row} {best} |");
+    }
+}
+
+/// Every run: accuracy, mismatches and training seconds.
+fn runs_table(page: &mut String, reports: &[TrainReport], plan: &ResultsPlan) {
+    let _ = writeln!(
+        page,
+        "\n## Every run\n\n\
+         Teacher training seconds are counted once per seed (its first run); student seconds \
+         are the method's training alone, wall-clock on whatever else the machine was running.\n"
+    );
+    let _ = writeln!(
+        page,
+        "| bits | seed | method | accuracy (golden) | mismatches | student time (s) | teacher time (s) |"
+    );
+    let _ = writeln!(page, "|---|---|---|---|---|---|---|");
+    for bits in rows_of(plan) {
+        for (method, runs) in by_method(reports, bits, &plan.methods) {
+            for report in runs {
+                let _ = writeln!(
+                    page,
+                    "| W{}A{} | {} | {method} | {:.2} | {} | {:.0} | {} |",
+                    bits.0,
+                    bits.1,
+                    report.seed,
+                    100.0 * report.student_accuracy,
+                    report.logit_mismatches,
+                    report.student_seconds,
+                    if report.teacher_seconds > 0.0 {
+                        format!("{:.0}", report.teacher_seconds)
+                    } else {
+                        "-".into()
+                    },
+                );
+            }
+        }
+    }
+}
+
+/// Test accuracy after every progressive stage (first seed): what
+/// quantizing each layer cost, and what the joint fine-tune won back.
 fn stage_table(page: &mut String, reports: &[TrainReport]) {
-    let Some(first) = reports.first() else {
+    let progressive: Vec<&TrainReport> = {
+        let first_seed = reports.iter().map(|r| r.seed).min();
+        reports
+            .iter()
+            .filter(|r| r.method == Method::Progressive && Some(r.seed) == first_seed)
+            .collect()
+    };
+    let Some(first) = progressive.first() else {
         return;
     };
     let _ = writeln!(
         page,
-        "\n## After each stage\n\n\
-         Test accuracy (percent, trainer forward) right after each progressive stage, with that \
-         layer and the ones before it integer and the later ones still float; the last column \
-         is the exported student after the joint fine-tune (golden).\n"
+        "\n## After each progressive stage\n\n\
+         Test accuracy (percent, trainer forward) of the progressive method right after each \
+         stage, seed {}, with that layer and the ones before it integer and the later ones \
+         still float; the last column is the exported student after the joint fine-tune \
+         (golden).\n",
+        first.seed
     );
     let mut header = String::from("| bits |");
     let mut rule = String::from("|---|");
@@ -227,11 +543,102 @@ fn stage_table(page: &mut String, reports: &[TrainReport]) {
     }
     let _ = writeln!(page, "{header} fine-tuned |");
     let _ = writeln!(page, "{rule}---|");
-    for report in reports {
+    for report in progressive {
         let mut row = format!("| W{}A{} |", report.w_bits, report.a_bits);
         for stage in &report.stages {
-            let _ = write!(row, " {} |", percent(stage.test_accuracy));
+            let _ = write!(row, " {:.2} |", 100.0 * stage.test_accuracy);
         }
-        let _ = writeln!(page, "{row} {} |", percent(report.student_accuracy));
+        let _ = writeln!(page, "{row} {:.2} |", 100.0 * report.student_accuracy);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spread(mean: f64, std: f64, runs: usize) -> Spread {
+        Spread { mean, std, runs }
+    }
+
+    #[test]
+    fn rows_parse_with_and_without_seed_counts() {
+        let rows = parse_rows("w2a2:3, w3a3,4", 1).unwrap();
+        assert_eq!(
+            rows,
+            vec![
+                RowPlan {
+                    w_bits: 2,
+                    a_bits: 2,
+                    seeds: 3
+                },
+                RowPlan {
+                    w_bits: 3,
+                    a_bits: 3,
+                    seeds: 1
+                },
+                RowPlan {
+                    w_bits: 4,
+                    a_bits: 4,
+                    seeds: 1
+                },
+            ]
+        );
+        assert!(parse_rows("w2a2:0", 1).unwrap_err().contains("seed count"));
+        assert!(parse_rows("w2b2", 1).unwrap_err().contains("WxAy"));
+        assert!(parse_rows("", 1).is_err());
+    }
+
+    #[test]
+    fn cells_run_seed_by_seed_and_skip_rows_with_fewer_seeds() {
+        let plan = ResultsPlan {
+            rows: parse_rows("w2a2:2,w4a4:1", 1).unwrap(),
+            methods: vec![Method::Progressive, Method::Qat],
+        };
+        let cells: Vec<(usize, u8, Method)> = plan
+            .cells()
+            .iter()
+            .map(|c| (c.seed_index, c.w_bits, c.method))
+            .collect();
+        assert_eq!(
+            cells,
+            vec![
+                (0, 2, Method::Progressive),
+                (0, 2, Method::Qat),
+                (0, 4, Method::Progressive),
+                (0, 4, Method::Qat),
+                (1, 2, Method::Progressive),
+                (1, 2, Method::Qat),
+            ]
+        );
+    }
+
+    #[test]
+    fn spread_is_the_sample_standard_deviation_in_percent() {
+        let s = Spread::of(&[0.90, 0.92, 0.94]).unwrap();
+        assert!((s.mean - 92.0).abs() < 1e-9);
+        assert!((s.std - 2.0).abs() < 1e-9);
+        assert_eq!(Spread::of(&[0.5]).unwrap().std, 0.0);
+        assert!(Spread::of(&[]).is_none());
+    }
+
+    #[test]
+    fn a_difference_inside_the_spread_is_a_tie() {
+        let p = Method::Progressive;
+        let q = Method::Qat;
+        // 0.2 apart with spreads of 0.3: a tie.
+        assert_eq!(
+            best_methods(&[(p, spread(90.0, 0.3, 3)), (q, spread(90.2, 0.1, 3))]),
+            vec![p, q]
+        );
+        // 1.0 apart with spreads of 0.2: QAT wins.
+        assert_eq!(
+            best_methods(&[(p, spread(89.0, 0.2, 3)), (q, spread(90.0, 0.1, 3))]),
+            vec![q]
+        );
+        // Single runs have no spread: the higher one wins.
+        assert_eq!(
+            best_methods(&[(p, spread(90.01, 0.0, 1)), (q, spread(90.0, 0.0, 1))]),
+            vec![p]
+        );
     }
 }

@@ -85,6 +85,13 @@ pub fn finetune_steps(config: &TrainConfig, train_len: usize) -> usize {
     }
 }
 
+/// Steps every method trains for: `layers` stages and the joint fine-tune.
+/// The methods that have no stages (all-at-once QAT, bit-progressive) spend
+/// the same steps their own way, so they are compared at equal training.
+pub fn method_steps(config: &TrainConfig, train_len: usize, layers: usize) -> usize {
+    stage_steps(config, train_len) * layers + finetune_steps(config, train_len)
+}
+
 /// Smoothed loss: an exponential moving average that starts at the first
 /// value.
 #[derive(Debug, Default)]

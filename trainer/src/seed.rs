@@ -17,6 +17,10 @@ pub enum SeedStream {
     Qat,
     /// The progressive student: stages and joint fine-tune, `seed + 2`.
     Student,
+    /// The bit-width-progressive student: `seed + 3`.
+    BitProgressive,
+    /// The quantized BN teacher and its student: `seed + 4`.
+    QuantizedTeacher,
 }
 
 impl SeedStream {
@@ -26,6 +30,8 @@ impl SeedStream {
             SeedStream::Teacher => 0,
             SeedStream::Qat => 1,
             SeedStream::Student => 2,
+            SeedStream::BitProgressive => 3,
+            SeedStream::QuantizedTeacher => 4,
         }
     }
 
@@ -50,6 +56,7 @@ mod tests {
         assert_eq!(SeedStream::Teacher.torch_seed(7), 7);
         assert_eq!(SeedStream::Qat.torch_seed(7), 8);
         assert_eq!(SeedStream::Student.torch_seed(7), 9);
+        assert_eq!(SeedStream::BitProgressive.torch_seed(7), 10);
         // The largest seeds wrap instead of overflowing.
         assert_eq!(SeedStream::Student.torch_seed(u64::MAX), 1);
     }

@@ -36,6 +36,16 @@ pub struct Student {
     /// Learn the activation clips of fake-quantized layers (LSQ-style
     /// gradients) instead of keeping the calibrated ones.
     pub learn_clip: bool,
+    /// Per output channel of every fake-quantized hidden layer whose shifts
+    /// are learned (`learn_shifts`): the shift as a real number, rounded
+    /// straight-through in the forward pass, so the weight scale
+    /// `2^-shift * s_out / s_in` is learned in the log2 domain and the
+    /// export stays a pure shift.
+    pub learned_shifts: Vec<Option<Tensor>>,
+    /// Learn the weight shifts of fake-quantized hidden layers (LSQ-style
+    /// gradients through the scale) instead of choosing them from the
+    /// weights at every step.
+    pub learn_shifts: bool,
     pub states: Vec<LayerState>,
 }
 
@@ -60,6 +70,8 @@ impl Student {
             scales: vec![None; layers],
             log_scales: (0..layers).map(|_| None).collect(),
             learn_clip: false,
+            learned_shifts: (0..layers).map(|_| None).collect(),
+            learn_shifts: false,
             states: (0..layers).map(|_| LayerState::Float).collect(),
         }
     }
@@ -94,15 +106,41 @@ impl Student {
     }
 
     /// Put layer `index` into fake quantization (it must be calibrated);
-    /// with `learn_clip` its clip becomes a trainable `ln(scale)`.
+    /// with `learn_clip` its clip becomes a trainable `ln(scale)`, with
+    /// `learn_shifts` its weight shifts trainable reals starting from the
+    /// chosen ones.
     pub fn fake_quantize(&mut self, index: usize) {
         self.states[index] = LayerState::FakeQuant;
-        if self.learn_clip && !self.is_last(index) {
+        if self.is_last(index) {
+            return;
+        }
+        let device = self.weights[index].device();
+        if self.learn_clip {
             if let Some(scale) = self.scales[index] {
-                let device = self.weights[index].device();
                 self.log_scales[index] = Some(Tensor::from(scale.ln() as f32).to_device(device));
             }
         }
+        if self.learn_shifts && self.learned_shifts[index].is_none() {
+            let shifts: Vec<f32> = self
+                .quantize(index)
+                .shifts
+                .iter()
+                .map(|&s| s as f32)
+                .collect();
+            self.learned_shifts[index] = Some(Tensor::of_slice(&shifts).to_device(device));
+        }
+    }
+
+    /// The learned shifts of layer `index` rounded to the integers the
+    /// contract takes.
+    fn rounded_shifts(&self, index: usize) -> Option<Vec<u8>> {
+        self.learned_shifts[index].as_ref().map(|shifts| {
+            let values: Vec<f32> = Vec::from(&shifts.detach().to_device(tch::Device::Cpu));
+            values
+                .iter()
+                .map(|&t| t.round().clamp(0.0, golden::contract::MAX_SHIFT as f32) as u8)
+                .collect()
+        })
     }
 
     /// Layer `index` in integers, from its current float weights.
@@ -120,15 +158,54 @@ impl Student {
             let s_out = self
                 .output_scale(index)
                 .expect("calibrate before quantizing");
-            quant::quantize_hidden(
-                &self.specs[index],
-                self.bits[index],
-                &self.weights[index],
-                &self.biases[index],
-                s_in,
-                s_out,
-            )
+            match self.rounded_shifts(index) {
+                Some(shifts) => quant::quantize_hidden_with_shifts(
+                    &self.specs[index],
+                    self.bits[index],
+                    &self.weights[index],
+                    &self.biases[index],
+                    (s_in, s_out),
+                    &shifts,
+                ),
+                None => quant::quantize_hidden(
+                    &self.specs[index],
+                    self.bits[index],
+                    &self.weights[index],
+                    &self.biases[index],
+                    s_in,
+                    s_out,
+                ),
+            }
         }
+    }
+
+    /// Fake-quantized weights and bias of layer `index` from its integer
+    /// layer `int`. With learned shifts the weights go through
+    /// [`quant::learned_quant_weight`] so the shifts get gradients; the
+    /// forward value is the same integers times their scales.
+    fn fake_quant_params(&self, index: usize, int: &IntLayer) -> (Tensor, Tensor) {
+        let (w, b) = quant::fake_quant_params(int, &self.weights[index], &self.biases[index]);
+        let Some(shifts) = &self.learned_shifts[index] else {
+            return (w, b);
+        };
+        let device = shifts.device();
+        let used: Vec<f32> = int.shifts.iter().map(|&s| s as f32).collect();
+        let used = Tensor::of_slice(&used).to_device(device);
+        // Rounded straight through: the value the integers use, the
+        // gradient of the real shift.
+        let shift = shifts + (used - shifts).detach();
+        let mut view = vec![-1i64];
+        view.extend(std::iter::repeat_n(
+            1,
+            self.specs[index].weight_shape().len() - 1,
+        ));
+        let scale = (shift * -std::f64::consts::LN_2).exp() * (int.s_out / int.s_in);
+        let w = quant::learned_quant_weight(
+            &self.weights[index],
+            &scale.view(view.as_slice()),
+            self.bits[index].w_bits,
+        );
+        (w, b)
     }
 
     /// Run layers `0..upto` (all when `upto` is the layer count) on real
@@ -148,8 +225,7 @@ impl Student {
                 }),
                 LayerState::FakeQuant => {
                     let int = self.quantize(index);
-                    let (w, b) =
-                        quant::fake_quant_params(&int, &self.weights[index], &self.biases[index]);
+                    let (w, b) = self.fake_quant_params(index, &int);
                     let y = spec.apply(&x, &w, Some(&b));
                     match (self.bits[index].out_bits, &self.log_scales[index]) {
                         (Some(bits), Some(log_scale)) if !last => {
@@ -207,6 +283,8 @@ impl Student {
         if let Some(log_scale) = self.log_scales[index].take() {
             self.scales[index] = Some(log_scale.double_value(&[]).exp());
         }
+        // The integers keep the rounded shifts; the reals are done.
+        self.learned_shifts[index] = None;
         let tensors = int.tensors(Kind::Float, self.weights[index].device());
         self.weights[index] = self.weights[index].detach();
         self.biases[index] = self.biases[index].detach();

@@ -1,6 +1,7 @@
 //! What a run measured and where it put things: `summary.json`.
 
 use crate::config::TrainConfig;
+use crate::method::Method;
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -15,6 +16,10 @@ pub struct TrainReport {
     /// Weight bits of the first and last layers.
     pub first_last_w_bits: u8,
     pub seed: u64,
+    /// How the exported student was trained (summaries written before
+    /// methods existed were all `progressive`).
+    #[serde(default = "progressive")]
+    pub method: Method,
     pub train_images: usize,
     pub test_images: usize,
     /// Test accuracies, 0..=1.
@@ -28,7 +33,8 @@ pub struct TrainReport {
     pub ptq_accuracy: f64,
     /// All layers quantized and trained at once (when enabled).
     pub qat_accuracy: Option<f64>,
-    /// The progressive student, measured with golden on the exported model.
+    /// The student trained by `method`, measured with golden on the
+    /// exported model.
     pub student_accuracy: f64,
     /// Logits where the trainer's integer forward and golden differ (0).
     pub logit_mismatches: usize,
@@ -43,10 +49,15 @@ pub struct TrainReport {
     pub device: String,
     pub teacher_dir: PathBuf,
     pub model_dir: PathBuf,
-    /// Per stage: layer name, activation scale chosen, last training loss.
+    /// Per progressive stage: layer name, activation scale chosen, last
+    /// training loss (empty for methods without stages).
     pub stages: Vec<StageReport>,
     /// Final loss of the joint fine-tune; `None` when it is off.
     pub finetune_loss: Option<f64>,
+    /// Final loss of each bit-width phase, widest first (bit-progressive
+    /// only).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub phase_losses: Vec<f64>,
     /// The configuration the run used, in full: provenance, and what lets
     /// `tandem train --results` tell whether a finished run can be reused.
     pub config: TrainConfig,
@@ -71,4 +82,8 @@ pub struct StageReport {
     /// Wall-clock seconds of the stage: calibration, training, freezing
     /// (not the test-accuracy measurement).
     pub seconds: f64,
+}
+
+fn progressive() -> Method {
+    Method::Progressive
 }

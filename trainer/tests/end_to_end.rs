@@ -162,17 +162,73 @@ fn learned_clips_export_bit_exact() {
     assert!(moved > 0, "no learned clip moved: {:?}", report.stages);
 }
 
+/// Every method trains the same integer layers in its own way and exports
+/// through the same code: each one's model matches golden on every logit,
+/// and `method: qat` is exactly the QAT baseline of a progressive run.
+#[test]
+fn every_method_exports_bit_exact() {
+    let Some((_training, out)) = training_setup() else {
+        return;
+    };
+    let mut config = tiny_config(&out.path().join("progressive"), 300, 100);
+    config.wbits = 2;
+    config.abits = 2;
+    config.baselines.qat = true;
+    let progressive = trainer::train(&config, false).unwrap();
+    assert_eq!(progressive.method, trainer::Method::Progressive);
+    assert_eq!(progressive.stages.len(), 7);
+    config.baselines.qat = false;
+    config.teacher.checkpoint = Some(progressive.teacher_dir.clone());
+    for method in [
+        trainer::Method::Qat,
+        trainer::Method::BitProgressive,
+        trainer::Method::QuantizedTeacher,
+    ] {
+        config.method = method;
+        config.out = Some(out.path().join(method.name()));
+        let report = trainer::train(&config, false).unwrap();
+        assert_eq!(report.method, method);
+        assert_eq!(report.logit_mismatches, 0, "{method}");
+        let stages = usize::from(method == trainer::Method::QuantizedTeacher) * 7;
+        assert_eq!(report.stages.len(), stages, "{method}");
+        assert!(report.qat_accuracy.is_none());
+        let model = golden::io::load(&report.model_dir).unwrap();
+        assert_eq!(model.provenance.accuracy, Some(report.student_accuracy));
+        match method {
+            // Same seed stream, same steps: the baseline, trained again.
+            // The baseline is scored with the f32 forward, the method with
+            // golden; only an exact .5 tie could tell them apart, so allow
+            // one image of the 100.
+            trainer::Method::Qat => {
+                let baseline = progressive.qat_accuracy.unwrap();
+                assert!(
+                    (report.student_accuracy - baseline).abs() <= 0.01 + 1e-12,
+                    "qat method {} against the baseline {baseline}",
+                    report.student_accuracy
+                );
+            }
+            // 8 bits, then 4, then 2: three phases.
+            trainer::Method::BitProgressive => assert_eq!(report.phase_losses.len(), 3),
+            // The quantized teacher took the fine-tune's images.
+            _ => assert!(report.finetune_loss.is_none()),
+        }
+    }
+}
+
 /// `tandem train --results` resumes: a row whose summary records the same
 /// configuration is kept, a changed configuration trains again, and the
 /// caller sees every finished row as it lands.
 #[test]
 fn results_rows_resume_only_with_the_same_configuration() {
-    use trainer::results::{finished_row, run, Reuse};
+    use trainer::results::{finished_row, parse_rows, run, ResultsPlan, Reuse};
     let Some((_training, out)) = training_setup() else {
         return;
     };
     let base = tiny_config(out.path(), 200, 100);
-    let bits = [(4, 4), (2, 2)];
+    let bits = ResultsPlan {
+        rows: parse_rows("w4a4,w2a2", 1).unwrap(),
+        methods: vec![trainer::Method::Progressive],
+    };
     let mut seen = Vec::new();
     let first = run(
         &base,
@@ -192,10 +248,10 @@ fn results_rows_resume_only_with_the_same_configuration() {
         Some(&first[0].teacher_dir)
     );
     let as_json = |reports: &[trainer::TrainReport]| serde_json::to_string(reports).unwrap();
-    let partial = trainer::results::markdown(&first[..1], "tandem train ...", 2);
-    assert!(partial.contains("**Incomplete:** 1 of 2 rows"), "{partial}");
+    let partial = trainer::results::markdown(&first[..1], "tandem train ...", &bits);
+    assert!(partial.contains("**Incomplete:** 1 of 2 runs"), "{partial}");
     assert!(partial.contains("| W4A4 |") && !partial.contains("| W2A2 |"));
-    let complete = trainer::results::markdown(&first, "tandem train ...", 2);
+    let complete = trainer::results::markdown(&first, "tandem train ...", &bits);
     assert!(!complete.contains("Incomplete") && complete.contains("| W2A2 |"));
 
     // Same configuration: nothing trains, the reports come back as saved.
@@ -213,7 +269,12 @@ fn results_rows_resume_only_with_the_same_configuration() {
 
     // Retraining the first row trains a new teacher, so the second row,
     // distilled from the old one, must be retrained too.
-    std::fs::remove_file(out.path().join("w4a4/summary.json")).unwrap();
+    let seed = base.seed;
+    std::fs::remove_file(
+        out.path()
+            .join(format!("seed-{seed}/w4a4/progressive/summary.json")),
+    )
+    .unwrap();
     let retrained = run(&base, out.path(), &bits, Reuse::MatchingRows, false, |_| {
         Ok(())
     })
