@@ -264,3 +264,82 @@ fn learned_clips_freeze_to_the_scale_the_next_layer_sees() {
     let int = student.quantize(1);
     assert_eq!(int.s_in, frozen);
 }
+
+#[test]
+fn learned_weight_quantizer_lands_on_the_grid_with_lsq_gradients() {
+    let _generator = lock_generator();
+    // Two channels of 3 weights, 3 bits (qmax 3), scales 0.5 and 0.25.
+    let w = Tensor::of_slice(&[0.2f32, -0.9, 3.0, 0.3, 0.1, -0.05])
+        .view([2, 3])
+        .set_requires_grad(true);
+    let scale = Tensor::of_slice(&[0.5f32, 0.25])
+        .view([2, 1])
+        .set_requires_grad(true);
+    let q = quant::learned_quant_weight(&w, &scale, 3);
+    let got: Vec<f32> = Vec::from(&q.detach().flatten(0, -1));
+    // Round to nearest, clamped to -3..=3 units of each channel's scale.
+    assert_eq!(got, vec![0.0, -1.0, 1.5, 0.25, 0.0, -0.0]);
+    q.sum(Kind::Float).backward();
+    let w_grad: Vec<f32> = Vec::from(&w.grad().flatten(0, -1));
+    // Straight through inside the range; 3.0 / 0.5 = 6 units is outside.
+    assert_eq!(w_grad, vec![1.0, 1.0, 0.0, 1.0, 1.0, 1.0]);
+    // d/ds: round(u) - u inside, +-qmax outside, times 1/sqrt(3 * 3).
+    let expected = [
+        ((0.0 - 0.4) + (-2.0 + 1.8) + 3.0) / 3.0,
+        ((1.0 - 1.2) + (0.0 - 0.4) + (0.0 + 0.2)) / 3.0,
+    ];
+    let got: Vec<f32> = Vec::from(&scale.grad().flatten(0, -1));
+    for (g, e) in got.iter().zip(expected) {
+        assert!((*g as f64 - e).abs() < 1e-5, "{got:?} vs {expected:?}");
+    }
+}
+
+#[test]
+fn learned_shifts_freeze_to_their_rounded_values() {
+    let _generator = lock_generator();
+    let teacher = tiny_teacher(13);
+    let folded = teacher.fold();
+    let bits = quant::network_bits(folded.specs.len(), 4, 4, 8);
+    let x = Tensor::rand(&[8, 1, 32, 32], (Kind::Float, Device::Cpu));
+    let x = (x * 255.0).round() / 255.0;
+    let mut student = Student::from_float(&folded, bits);
+    student.learn_shifts = true;
+    student.calibrate(&x, 0);
+    student.fake_quantize(0);
+    let chosen = student.quantize(0).shifts;
+    // Move every learned shift by less than half a unit up, and channel 0 by
+    // more: freezing rounds them.
+    let learned = student.learned_shifts[0].as_ref().unwrap();
+    let mut moved: Vec<f32> = Vec::from(learned);
+    for value in moved.iter_mut() {
+        *value += 0.3;
+    }
+    moved[0] -= 1.0;
+    student.learned_shifts[0] = Some(Tensor::of_slice(&moved));
+    let fake = tch::no_grad(|| student.forward(&x).hidden[0].shallow_clone());
+    student.freeze(0);
+    let LayerState::Frozen(frozen) = &student.states[0] else {
+        panic!("layer 0 is frozen");
+    };
+    let mut expected = chosen.clone();
+    expected[0] = expected[0].saturating_sub(1);
+    // The accumulator bound may lower a shift further, never raise one.
+    for (got, want) in frozen.int.shifts.iter().zip(&expected) {
+        assert!(got <= want, "{:?} vs {expected:?}", frozen.int.shifts);
+    }
+    assert_eq!(frozen.int.shifts[1..], expected[1..]);
+    assert!(student.learned_shifts[0].is_none());
+    // The fake-quantized forward with the learned shifts is the frozen
+    // layer's, up to f32 rounding of exact .5 ties (as in
+    // fake_quantized_layer_matches_its_frozen_integer_layer).
+    let exact = tch::no_grad(|| student.forward(&x).hidden[0].shallow_clone());
+    let scale = student.scales[0].unwrap();
+    let units = ((fake - exact) / scale).abs();
+    assert!(units.max().double_value(&[]) < 1.5);
+    let off = units.gt(0.5).sum(Kind::Int64).int64_value(&[]) as f64;
+    assert!(
+        off <= 0.005 * units.numel() as f64,
+        "{off} of {} activations differ",
+        units.numel()
+    );
+}
