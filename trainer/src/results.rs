@@ -408,6 +408,7 @@ pub fn markdown(reports: &[TrainReport], command: &str, plan: &ResultsPlan) -> S
         );
     }
     method_table(&mut page, reports, plan);
+    paired_table(&mut page, reports, plan);
     runs_table(&mut page, reports, plan);
     stage_table(&mut page, reports);
     page
@@ -474,6 +475,87 @@ fn method_table(page: &mut String, reports: &[TrainReport], plan: &ResultsPlan) 
             ),
         };
         let _ = writeln!(page, "{row} {best} |");
+    }
+}
+
+/// The method every other one is compared with seed by seed.
+const REFERENCE: Method = Method::Qat;
+
+/// Per method, its accuracy minus all-at-once QAT's on the same seed (the
+/// same teacher), in points: the teacher's own spread cancels out.
+pub fn paired_differences(reports: &[TrainReport], bits: (u8, u8), method: Method) -> Vec<f64> {
+    let of = |method: Method, seed: u64| {
+        reports
+            .iter()
+            .find(|r| (r.w_bits, r.a_bits) == bits && r.method == method && r.seed == seed)
+            .map(|r| r.student_accuracy)
+    };
+    let mut seeds: Vec<u64> = reports.iter().map(|r| r.seed).collect();
+    seeds.sort_unstable();
+    seeds.dedup();
+    seeds
+        .into_iter()
+        .filter_map(|seed| Some(of(method, seed)? - of(REFERENCE, seed)?))
+        .collect()
+}
+
+/// Each method against QAT, paired by seed: mean ± standard deviation of
+/// the differences, and whether it is ahead, behind or tied.
+fn paired_table(page: &mut String, reports: &[TrainReport], plan: &ResultsPlan) {
+    let others: Vec<Method> = plan
+        .methods
+        .iter()
+        .copied()
+        .filter(|&m| m != REFERENCE)
+        .collect();
+    if !plan.methods.contains(&REFERENCE) || others.is_empty() {
+        return;
+    }
+    let _ = writeln!(
+        page,
+        "
+## Against all-at-once QAT, seed by seed
+
+         Each method's accuracy minus QAT's on the same seed (so on the same teacher, whose own          spread cancels out), in points: mean ± sample standard deviation over the seeds.          **ahead** or **behind** when the mean difference is larger than its standard          deviation, **tie** when it is not; a single seed has no spread, so it only says the          sign (1 seed).
+"
+    );
+    let mut header = String::from("| bits |");
+    let mut rule = String::from("|---|");
+    for method in &others {
+        let _ = write!(header, " {method} - qat |");
+        rule.push_str("---|");
+    }
+    let _ = writeln!(page, "{header}");
+    let _ = writeln!(page, "{rule}");
+    for bits in rows_of(plan) {
+        let mut row = format!("| W{}A{} |", bits.0, bits.1);
+        let mut any = false;
+        for &method in &others {
+            let differences = paired_differences(reports, bits, method);
+            let Some(spread) = Spread::of(&differences) else {
+                row.push_str(" - |");
+                continue;
+            };
+            any = true;
+            let verdict = if spread.runs < 2 {
+                let sign = match spread.mean {
+                    m if m > 0.0 => "ahead",
+                    m if m < 0.0 => "behind",
+                    _ => "equal",
+                };
+                format!("{sign} (1 seed)")
+            } else if spread.mean.abs() <= spread.std {
+                "tie".to_string()
+            } else if spread.mean > 0.0 {
+                "**ahead**".to_string()
+            } else {
+                "**behind**".to_string()
+            };
+            let _ = write!(row, " {:+.2} ± {:.2}: {verdict} |", spread.mean, spread.std);
+        }
+        if any {
+            let _ = writeln!(page, "{row}");
+        }
     }
 }
 
@@ -619,6 +701,73 @@ mod tests {
         assert!((s.std - 2.0).abs() < 1e-9);
         assert_eq!(Spread::of(&[0.5]).unwrap().std, 0.0);
         assert!(Spread::of(&[]).is_none());
+    }
+
+    fn report(bits: u8, method: Method, seed: u64, accuracy: f64) -> TrainReport {
+        let config = TrainConfig::preset(crate::Preset::Quick);
+        TrainReport {
+            dataset: "fashion-mnist".into(),
+            preset: "quick".into(),
+            width: config.width,
+            w_bits: bits,
+            a_bits: bits,
+            first_last_w_bits: 8,
+            seed,
+            method,
+            train_images: 60_000,
+            test_images: 10_000,
+            teacher_accuracy: 0.9 + seed as f64 * 0.001,
+            bn_free_float_accuracy: 0.9,
+            fold_max_abs_diff: 0.0,
+            ptq_accuracy: 0.5,
+            qat_accuracy: None,
+            student_accuracy: accuracy,
+            logit_mismatches: 0,
+            train_seconds: 1.0,
+            teacher_seconds: 0.0,
+            student_seconds: 1.0,
+            qat_seconds: None,
+            total_seconds: 1.0,
+            threads: 2,
+            device: "Cpu".into(),
+            teacher_dir: PathBuf::from("t"),
+            model_dir: PathBuf::from("m"),
+            stages: Vec::new(),
+            finetune_loss: None,
+            phase_losses: Vec::new(),
+            config,
+        }
+    }
+
+    #[test]
+    fn the_page_pairs_methods_with_qat_by_seed() {
+        let (p, q) = (Method::Progressive, Method::Qat);
+        // Seed-to-seed swings of a point, but progressive is 0.3 ahead of
+        // QAT on every seed: unpaired a tie, paired ahead.
+        let reports = vec![
+            report(2, p, 1, 0.873),
+            report(2, q, 1, 0.870),
+            report(2, p, 2, 0.883),
+            report(2, q, 2, 0.880),
+            report(2, p, 3, 0.863),
+            report(2, q, 3, 0.861),
+        ];
+        let plan = ResultsPlan {
+            rows: parse_rows("w2a2:3", 1).unwrap(),
+            methods: vec![p, q],
+        };
+        let page = markdown(&reports, "tandem train ...", &plan);
+        assert!(!page.contains("Incomplete"), "{page}");
+        assert!(
+            page.contains("| W2A2 | 3 | 90.20 ± 0.10 | 50.00 ± 0.00 | 87.30 ± 1.00 | 87.03 ± 0.95 | tie: progressive, qat |"),
+            "{page}"
+        );
+        assert!(
+            page.contains("| W2A2 | +0.27 ± 0.06: **ahead** |"),
+            "{page}"
+        );
+        let differences = paired_differences(&reports, (2, 2), p);
+        assert_eq!(differences.len(), 3);
     }
 
     #[test]
