@@ -82,9 +82,16 @@ pub struct StudentConfig {
     /// (LSQ-style gradient on `ln(scale)`), starting from the calibrated one.
     #[serde(default)]
     pub learn_clip: bool,
-    /// Adam learning rate of the learned clips' `ln(scale)`.
+    /// Adam learning rate of the learned clips' `ln(scale)` (and of the
+    /// learned weight shifts).
     #[serde(default = "default_clip_lr")]
     pub clip_lr: f64,
+    /// Learn every hidden layer's per-channel weight shifts (log2 weight
+    /// scales, rounded straight-through) while it is fake-quantized,
+    /// instead of choosing them from the weights at every step. Unset: on
+    /// for the `quantized-teacher` method, off for the others.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub learn_shifts: Option<bool>,
 }
 
 fn default_clip_lr() -> f64 {
@@ -214,6 +221,7 @@ impl TrainConfig {
                     finetune_images: 16_000,
                     learn_clip: false,
                     clip_lr: default_clip_lr(),
+                    learn_shifts: None,
                 },
                 baselines: BaselineConfig { qat: false },
                 out: None,
@@ -258,6 +266,7 @@ impl TrainConfig {
                     finetune_images: 240_000,
                     learn_clip: false,
                     clip_lr: default_clip_lr(),
+                    learn_shifts: None,
                 },
                 baselines: BaselineConfig { qat: true },
                 out: None,

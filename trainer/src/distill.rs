@@ -203,9 +203,10 @@ impl Distillation<'_> {
             student.bits =
                 quant::network_bits(layers, w_bits, a_bits, self.config.first_last_wbits);
             for index in 0..layers {
-                // A clip learned at wider bits is only a starting point:
-                // calibrate again for these bits.
+                // A clip or shift learned at wider bits is only a starting
+                // point: calibrate and choose again for these bits.
                 student.log_scales[index] = None;
+                student.learned_shifts[index] = None;
                 student.calibrate(calibration, index);
                 student.fake_quantize(index);
             }

@@ -100,6 +100,12 @@ impl Method {
         }
     }
 
+    /// Whether the method learns its weight shifts when
+    /// `student.learn_shifts` does not say: only the paper's variant does.
+    pub fn learns_shifts_by_default(self) -> bool {
+        self == Method::QuantizedTeacher
+    }
+
     /// Every method's name, for `--help` and errors.
     pub fn names() -> String {
         Method::ALL.map(Method::name).join(", ")

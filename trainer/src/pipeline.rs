@@ -307,6 +307,7 @@ fn qat_baseline(
     let started = Instant::now();
     let mut qat = Student::from_float(folded, bits.to_vec());
     qat.learn_clip = distillation.config.student.learn_clip;
+    qat.learn_shifts = distillation.config.student.learn_shifts == Some(true);
     distillation.all_at_once_qat(&mut qat, calibration, "qat baseline", progress)?;
     let seconds = started.elapsed().as_secs_f64();
     let accuracy = float_accuracy(test, |x| qat.forward(x).logits);
@@ -354,6 +355,7 @@ fn student_step(
     let calibration = start.calibration;
     let mut student = Student::from_float(start.folded, start.bits.clone());
     student.learn_clip = config.student.learn_clip;
+    student.learn_shifts = learns_shifts(config);
     let mut step = StudentStep {
         method,
         int_layers: Vec::new(),
@@ -392,6 +394,14 @@ fn student_step(
     Ok(step)
 }
 
+/// `student.learn_shifts`, or the method's default.
+fn learns_shifts(config: &TrainConfig) -> bool {
+    config
+        .student
+        .learn_shifts
+        .unwrap_or_else(|| config.method.learns_shifts_by_default())
+}
+
 /// The quantized-teacher method: quantize the BN teacher at the student's
 /// bits (the fine-tune's images), fold it, and run the progressive stages
 /// against its quantized activations, the student keeping its clips. The
@@ -425,7 +435,7 @@ fn quantized_teacher_student(
     student.learn_clip = config.student.learn_clip;
     // The BN stand-in of the paper: per-channel scales learned under the
     // shift-only contract.
-    student.learn_shifts = true;
+    student.learn_shifts = learns_shifts(config);
     student.scales = quantized.scales.clone();
     let against_quantized = Distillation {
         teacher: &quantized,
