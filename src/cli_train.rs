@@ -28,7 +28,7 @@ Examples:
   tandem train --preset quick --results docs/results.md --seeds 3 --out out/results
 
   # Rows with their own seed counts, two methods only.
-  tandem train --preset full --results docs/results-full.md --rows w2a2:3,w3a3,w4a4 \
+  tandem train --preset full --results docs/results-full.md --rows w2a2:3,w3a3,w4a4 \\
       --methods progressive,qat --out out/results-full
 
   # For scripts: progress stays on stderr, stdout ends with one JSON line.

@@ -513,11 +513,12 @@ fn paired_table(page: &mut String, reports: &[TrainReport], plan: &ResultsPlan) 
     }
     let _ = writeln!(
         page,
-        "
-## Against all-at-once QAT, seed by seed
-
-         Each method's accuracy minus QAT's on the same seed (so on the same teacher, whose own          spread cancels out), in points: mean ± sample standard deviation over the seeds.          **ahead** or **behind** when the mean difference is larger than its standard          deviation, **tie** when it is not; a single seed has no spread, so it only says the          sign (1 seed).
-"
+        "\n## Against all-at-once QAT, seed by seed\n\n\
+         Each method's accuracy minus QAT's on the same seed (so on the same teacher, whose own \
+         spread cancels out), in points: mean ± sample standard deviation over the seeds. \
+         **ahead** or **behind** when the mean difference is larger than its standard \
+         deviation, **tie** when it is not; a single seed has no spread, so it only says the \
+         sign (1 seed).\n"
     );
     let mut header = String::from("| bits |");
     let mut rule = String::from("|---|");
@@ -766,6 +767,12 @@ mod tests {
             page.contains("| W2A2 | +0.27 ± 0.06: **ahead** |"),
             "{page}"
         );
+        // Headings and their text start at the line's beginning.
+        assert!(
+            page.contains("\n## Against all-at-once QAT, seed by seed\n\nEach method's"),
+            "{page}"
+        );
+        assert!(!page.contains("  "), "doubled spaces: {page}");
         let differences = paired_differences(&reports, (2, 2), p);
         assert_eq!(differences.len(), 3);
     }
