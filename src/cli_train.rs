@@ -66,10 +66,12 @@ pub struct TrainArgs {
     /// quantized at once and trained together), bit-progressive (all layers
     /// at once, at 8 bits, then 4, then the target bits). Every method trains
     /// on the same number of images and exports through the same code.
-    #[arg(long, value_parser = method_name)]
+    /// Not with --results, whose --methods names the methods.
+    #[arg(long, value_parser = method_name, conflicts_with = "results")]
     method: Option<Method>,
-    /// Also train the all-layers-at-once QAT baseline.
-    #[arg(long)]
+    /// Also train the all-layers-at-once QAT baseline (not with --results,
+    /// where QAT is a method of its own).
+    #[arg(long, conflicts_with = "results")]
     qat: bool,
     /// Regenerate a results table: for each seed one teacher, then every
     /// method (--methods) at every bit-width (--rows) with the naive PTQ

@@ -351,11 +351,12 @@ fn student_step(
     let config = distillation.config;
     let method = config.method;
     method.seed_stream().start(config.seed);
+    if method == Method::QuantizedTeacher {
+        return quantized_teacher_student(distillation, start, test, progress);
+    }
     let started = Instant::now();
     let calibration = start.calibration;
-    let mut student = Student::from_float(start.folded, start.bits.clone());
-    student.learn_clip = config.student.learn_clip;
-    student.learn_shifts = learns_shifts(config);
+    let mut student = new_student(start.folded, start.bits, config);
     let mut step = StudentStep {
         method,
         int_layers: Vec::new(),
@@ -384,14 +385,20 @@ fn student_step(
                 distillation.bit_progressive_qat(&mut student, calibration, &schedule, progress)?;
             step.seconds = started.elapsed().as_secs_f64();
         }
-        Method::QuantizedTeacher => {
-            return quantized_teacher_student(distillation, start, test, progress);
-        }
+        Method::QuantizedTeacher => unreachable!("trained above"),
     }
     step.int_layers = student
         .int_layers()
         .expect("every method freezes every layer");
     Ok(step)
+}
+
+/// A student copied from `net`, learning clips and shifts as `config` says.
+fn new_student(net: &FloatNet, bits: Vec<LayerBits>, config: &TrainConfig) -> Student {
+    let mut student = Student::from_float(net, bits);
+    student.learn_clip = config.student.learn_clip;
+    student.learn_shifts = learns_shifts(config);
+    student
 }
 
 /// `student.learn_shifts`, or the method's default.
@@ -431,11 +438,9 @@ fn quantized_teacher_student(
         100.0 * qteacher::accuracy(&quantized, test)
     ));
     let folded = quantized.net.fold();
-    let mut student = Student::from_float(&folded, start.bits);
-    student.learn_clip = config.student.learn_clip;
-    // The BN stand-in of the paper: per-channel scales learned under the
-    // shift-only contract.
-    student.learn_shifts = learns_shifts(config);
+    // The BN stand-in of the paper, per-channel scales learned under the
+    // shift-only contract, is on by default for this method.
+    let mut student = new_student(&folded, start.bits, config);
     student.scales = quantized.scales.clone();
     let against_quantized = Distillation {
         teacher: &quantized,

@@ -159,6 +159,9 @@ pub fn run(
     mut on_cell: impl FnMut(&[TrainReport]) -> Result<(), TrainError>,
 ) -> Result<Vec<TrainReport>, TrainError> {
     let progress = progress.into();
+    for note in overridden_settings(base, plan) {
+        progress.say(&format!("note: {note}"));
+    }
     let mut reports: Vec<TrainReport> = Vec::new();
     // Per seed: the teacher its cells share, and whether it is a new one
     // (then no later cell of the seed may be kept).
@@ -228,6 +231,37 @@ pub fn run(
         on_cell(&reports)?;
     }
     Ok(reports)
+}
+
+/// What a results run sets in every cell over `base`, in words, when
+/// `base` says otherwise: the cells' own `method`, and no QAT baseline
+/// (QAT is the `qat` method's column). Every cell's `summary.json` records
+/// the values it ran with.
+pub fn overridden_settings(base: &TrainConfig, plan: &ResultsPlan) -> Vec<String> {
+    let mut notes = Vec::new();
+    if base.baselines.qat {
+        notes.push(
+            "baselines.qat is off in every cell: all-at-once QAT is the `qat` method's column"
+                .to_string(),
+        );
+    }
+    let from_preset = base
+        .origins
+        .get("method")
+        .is_none_or(|origin| origin.starts_with("preset "));
+    let only_its_own = plan.methods == [base.method];
+    if !from_preset && !only_its_own {
+        notes.push(format!(
+            "the configured method `{}` is not used: each cell trains the method of its column ({})",
+            base.method,
+            plan.methods
+                .iter()
+                .map(|method| method.name())
+                .collect::<Vec<_>>()
+                .join(", ")
+        ));
+    }
+    notes
 }
 
 /// The report of a finished run in `config.out` that trained with exactly
@@ -693,6 +727,22 @@ mod tests {
                 (1, 2, Method::Qat),
             ]
         );
+    }
+
+    #[test]
+    fn settings_the_cells_override_are_named() {
+        let plan = ResultsPlan::standard(1);
+        // The full preset turns the QAT baseline on.
+        let mut base = TrainConfig::preset(crate::Preset::Full);
+        let notes = overridden_settings(&base, &plan);
+        assert_eq!(notes.len(), 1);
+        assert!(notes[0].contains("baselines.qat"), "{notes:?}");
+        base.baselines.qat = false;
+        assert!(overridden_settings(&base, &plan).is_empty());
+        base.method = Method::Qat;
+        base.set_origin("method", "configs/x.yaml");
+        let notes = overridden_settings(&base, &plan);
+        assert!(notes[0].contains("`qat` is not used"), "{notes:?}");
     }
 
     #[test]
