@@ -372,7 +372,7 @@ fn by_method<'a>(
         .collect()
 }
 
-/// The bit-widths in `reports`, in the plan's order.
+/// The bit-widths of the plan's rows, in order, each once.
 fn rows_of(plan: &ResultsPlan) -> Vec<(u8, u8)> {
     let mut rows = Vec::new();
     for row in &plan.rows {
