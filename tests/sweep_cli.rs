@@ -44,7 +44,7 @@ fn tiny_spec(dir: &Path) -> std::path::PathBuf {
     spec
 }
 
-const KEYS: [&str; 19] = [
+const KEYS: [&str; 20] = [
     "label",
     "wbits",
     "abits",
@@ -53,6 +53,7 @@ const KEYS: [&str; 19] = [
     "cols",
     "batch",
     "accuracy",
+    "method",
     "mismatches",
     "cycles_per_image",
     "images_per_s",

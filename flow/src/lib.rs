@@ -198,22 +198,6 @@ pub struct FlowSummary {
     pub artifacts: Artifacts,
 }
 
-/// The training config's `method` when its file sets one; otherwise the
-/// best measured for its bit-widths. Returns the method and why it was
-/// chosen, for the progress line and `flow.json`.
-fn choose_method(config: &mut TrainConfig) -> String {
-    let from_preset = config
-        .origins
-        .get("method")
-        .is_none_or(|origin| origin.starts_with("preset "));
-    if !from_preset {
-        return format!("{} (set in the training config)", config.method);
-    }
-    let best = trainer::method::best_for(config.wbits, config.abits);
-    config.method = best.method;
-    format!("{best}; set `method:` in the training config to choose another")
-}
-
 /// The whole flow, plus the built report (for the caller's text output).
 pub struct FlowRun {
     pub summary: FlowSummary,
@@ -242,7 +226,7 @@ pub fn run(
         TrainConfig::from_yaml_file(&flow.train, None).map_err(|e| input("train")(e.into()))?;
     let train_dir = out.join("train");
     train_config.out = Some(train_dir.clone());
-    let method_choice = choose_method(&mut train_config);
+    let method_choice = train_config.choose_method();
     train_config.validate()?;
     let hw_config = HwConfig::from_yaml_file(&flow.hw).map_err(|e| input("hw")(e.into()))?;
     let energy_table = match &flow.energy_table {

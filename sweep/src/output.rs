@@ -29,6 +29,8 @@ pub struct PointResult {
     /// Golden on the test split, 0..=1; null on synthetic images.
     pub accuracy: Option<f64>,
     pub accuracy_images: usize,
+    /// How the student was trained; null for a random model.
+    pub method: Option<trainer::Method>,
     pub mismatches: u64,
     pub sim_images: usize,
     pub cycles_per_image: f64,
@@ -107,6 +109,7 @@ pub fn merge(sweep: &Sweep, records: &[JobRecord], reused: usize) -> SweepResult
             Some(JobResult::Model {
                 accuracy,
                 accuracy_images,
+                method,
                 ..
             }),
         ) = (&hardware.result, &model.result)
@@ -136,6 +139,7 @@ pub fn merge(sweep: &Sweep, records: &[JobRecord], reused: usize) -> SweepResult
             batch: point.batch,
             accuracy: *accuracy,
             accuracy_images: *accuracy_images,
+            method: *method,
             mismatches: hw.mismatches,
             sim_images: hw.sim_images,
             cycles_per_image: batch.cycles_per_image,

@@ -136,7 +136,8 @@ impl SweepResult {
         let _ = writeln!(
             md,
             "{} points measured, {} failed; {} jobs run, {} reused from an earlier run. \
-             Accuracy: golden on the test split. Cycles and images/s at batch 1: measured on the RTL \
+             Accuracy: golden on the test split, with the method that trained the student (its training \
+             config's `method`, else the best measured at its bits: docs/results.md). Cycles and images/s at batch 1: measured on the RTL \
              (Verilator, 0 mismatches against golden required); other batch sizes and all energy: modeled \
              (docs/energy-area.md). Area: yosys.\n",
             self.points.len(),
@@ -156,8 +157,7 @@ impl SweepResult {
                 md,
                 "| {} | {} | {:.0} | {:.1} | {:.1}% | {:.2} / {:.2} / {:.2} | {} | {} | {} | {} |",
                 p.label,
-                p.accuracy
-                    .map_or_else(dash, |a| format!("{:.2}%", a * 100.0)),
+                accuracy_cell(p),
                 p.cycles_per_image,
                 p.images_per_s,
                 p.utilization * 100.0,
@@ -192,5 +192,14 @@ impl SweepResult {
             }
         }
         md
+    }
+}
+
+/// A point's accuracy, with the method that trained its student.
+fn accuracy_cell(point: &PointResult) -> String {
+    match (point.accuracy, point.method) {
+        (Some(accuracy), Some(method)) => format!("{:.2}% ({method})", accuracy * 100.0),
+        (Some(accuracy), None) => format!("{:.2}%", accuracy * 100.0),
+        (None, _) => "-".to_string(),
     }
 }

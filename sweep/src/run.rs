@@ -54,6 +54,12 @@ pub enum JobResult {
         accuracy: Option<f64>,
         accuracy_images: usize,
         teacher_accuracy: Option<f64>,
+        /// The training method (`None` for a random model) and why it was
+        /// chosen.
+        #[serde(default)]
+        method: Option<trainer::Method>,
+        #[serde(default)]
+        method_reason: Option<String>,
     },
     Hardware(HardwareResult),
 }
@@ -218,6 +224,9 @@ impl Sweep {
                 config.wbits = bits.wbits;
                 config.abits = bits.abits;
                 config.first_last_wbits = bits.first_last_wbits;
+                // As `tandem flow` does: the config's method, else the best
+                // measured at these bits.
+                config.choose_method();
                 config.teacher.checkpoint =
                     Some(self.job_dir("teacher").join("train").join("teacher"));
                 config.out = Some(self.job_dir(&format!("model-{}", bits.id())).join("train"));
@@ -306,6 +315,7 @@ impl Sweep {
             ModelSource::Trained { .. } => {
                 let mut config = self.train_for(Some(bits)).expect("trained sweep");
                 config.threads = Some(threads);
+                let method_reason = config.choose_method();
                 let trained = trainer::train(&config, false).map_err(job_error("training"))?;
                 let teacher = self.upstream("teacher")?;
                 let teacher_accuracy = match teacher {
@@ -317,6 +327,8 @@ impl Sweep {
                     accuracy: Some(trained.student_accuracy),
                     accuracy_images: trained.test_images,
                     teacher_accuracy,
+                    method: Some(trained.method),
+                    method_reason: Some(method_reason),
                 })
             }
             ModelSource::Random {
@@ -347,6 +359,8 @@ impl Sweep {
                     accuracy,
                     accuracy_images,
                     teacher_accuracy: None,
+                    method: None,
+                    method_reason: None,
                 })
             }
         }
@@ -629,4 +643,46 @@ pub(crate) fn write_atomic(path: &Path, text: &str) -> Result<(), SweepError> {
         path: path.to_path_buf(),
         source,
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A trained sweep over one W2A2 pair whose training config is `train`.
+    fn trained_sweep(dir: &Path, train: &str) -> Sweep {
+        std::fs::write(dir.join("train.yaml"), train).unwrap();
+        let hw = Path::new(env!("CARGO_MANIFEST_DIR")).join("../configs/hw-8x8-w4a4.yaml");
+        let spec = dir.join("sweep.yaml");
+        std::fs::write(
+            &spec,
+            format!(
+                "name: t\nmodels: {{ source: trained, train: {} }}\n\
+                 bits: [ {{ wbits: 2, abits: 2 }} ]\narrays: [ {{ rows: 4, cols: 4 }} ]\n\
+                 hw_base: {}\nbatch: [1]\n",
+                dir.join("train.yaml").display(),
+                hw.display()
+            ),
+        )
+        .unwrap();
+        Sweep::new(SweepSpec::from_yaml_file(&spec).unwrap(), &dir.join("out")).unwrap()
+    }
+
+    const W2A2: ModelBits = ModelBits {
+        wbits: 2,
+        abits: 2,
+        first_last_wbits: 8,
+    };
+
+    #[test]
+    fn students_train_with_the_measured_best_unless_the_config_sets_a_method() {
+        let dir = tempfile::tempdir().unwrap();
+        let sweep = trained_sweep(dir.path(), "preset: quick\n");
+        let student = sweep.train_for(Some(W2A2)).unwrap();
+        assert_eq!(student.method, trainer::method::best_for(2, 2).method);
+
+        let sweep = trained_sweep(dir.path(), "preset: quick\nmethod: quantized-teacher\n");
+        let student = sweep.train_for(Some(W2A2)).unwrap();
+        assert_eq!(student.method, trainer::Method::QuantizedTeacher);
+    }
 }

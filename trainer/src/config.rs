@@ -423,6 +423,23 @@ impl TrainConfig {
         }))
     }
 
+    /// Settle the method for runs that pick one for the user (`tandem flow`,
+    /// `tandem sweep`): the one a file or a flag set, otherwise the best
+    /// measured for these bit-widths ([`crate::method::best_for`]). Returns
+    /// why, for progress lines and records. Calling it again changes nothing.
+    pub fn choose_method(&mut self) -> String {
+        let from_preset = self
+            .origins
+            .get("method")
+            .is_none_or(|origin| origin.starts_with("preset "));
+        if !from_preset {
+            return format!("{} (set in the training config)", self.method);
+        }
+        let best = crate::method::best_for(self.wbits, self.abits);
+        self.method = best.method;
+        format!("{best}; set `method:` in the training config to choose another")
+    }
+
     /// An error about `field`, naming where its value came from and how to
     /// change it.
     pub fn field_error(&self, field: &str, message: String) -> TrainError {

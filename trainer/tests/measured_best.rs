@@ -64,3 +64,26 @@ fn the_recommended_methods_are_the_measured_best() {
         );
     }
 }
+
+#[test]
+fn a_config_without_a_method_takes_the_measured_best_and_a_set_one_is_kept() {
+    let preset = "preset: quick\nwbits: 2\nabits: 2\n";
+    let mut config = trainer::TrainConfig::from_yaml_str(preset, "test.yaml", None).unwrap();
+    let best = trainer::method::best_for(2, 2).method;
+    // The preset's own default is not a choice: the measured best replaces it.
+    assert_ne!(config.method, best, "pick a config whose default differs");
+    let reason = config.choose_method();
+    assert_eq!(config.method, best);
+    assert!(reason.contains("best measured at W2A2"), "{reason}");
+    assert_eq!(
+        config.choose_method(),
+        reason,
+        "a second call changes nothing"
+    );
+
+    let chosen = "preset: quick\nwbits: 2\nabits: 2\nmethod: bit-progressive\n";
+    let mut config = trainer::TrainConfig::from_yaml_str(chosen, "test.yaml", None).unwrap();
+    let reason = config.choose_method();
+    assert_eq!(config.method, Method::BitProgressive);
+    assert!(reason.contains("set in the training config"), "{reason}");
+}
