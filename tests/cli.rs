@@ -6,20 +6,8 @@ use std::os::unix::process::ExitStatusExt;
 use std::path::Path;
 use std::process::{Command, Output, Stdio};
 
-fn tandem(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args(args)
-        .output()
-        .expect("run tandem")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+mod common;
+use common::{last_json, stderr, stdout, tandem};
 
 fn random_model(dir: &Path, extra: &[&str]) -> Output {
     let out = dir.to_str().unwrap();
@@ -43,13 +31,6 @@ fn random_model(dir: &Path, extra: &[&str]) -> Output {
     ];
     args.extend_from_slice(extra);
     tandem(&args)
-}
-
-/// The last line of stdout, parsed: every `--json` ends stdout with one.
-fn last_json_line(output: &Output) -> serde_json::Value {
-    let out = stdout(output);
-    let last = out.lines().last().unwrap_or_default();
-    serde_json::from_str(last).unwrap_or_else(|e| panic!("last line is not JSON ({e}): {out}"))
 }
 
 /// A Fashion-MNIST-shaped test split of `images` 28x28 images (uncompressed IDX).
@@ -148,7 +129,7 @@ fn random_inspect_eval_json() {
         "{}",
         stdout(&made)
     );
-    assert_eq!(last_json_line(&made)["total_macs"], 14_021_632);
+    assert_eq!(last_json(&made)["total_macs"], 14_021_632);
 
     let model = model_dir.to_str().unwrap();
     let inspect = tandem(&["model", "inspect", "--model", model]);
@@ -170,7 +151,7 @@ fn random_inspect_eval_json() {
         "{}",
         stdout(&inspect_json)
     );
-    let value = last_json_line(&inspect_json);
+    let value = last_json(&inspect_json);
     assert_eq!(value["layers"].as_array().unwrap().len(), 8);
     assert_eq!(value["layers"][0]["accumulator_bits"], 17);
     assert_eq!(value["total_macs"], 14_021_632);
@@ -184,7 +165,7 @@ fn random_inspect_eval_json() {
     let eval = tandem(&["eval", "--model", model, "--images", "200", "--json"]);
     assert!(eval.status.success(), "{}", stderr(&eval));
     assert!(stdout(&eval).contains("correct on the fashion-mnist test split"));
-    let value = last_json_line(&eval);
+    let value = last_json(&eval);
     assert_eq!(value["images"], 200);
     let accuracy = value["accuracy"].as_f64().unwrap();
     assert!((0.0..=1.0).contains(&accuracy));
@@ -479,11 +460,11 @@ fn eval_takes_images_and_says_when_the_split_is_smaller() {
     let fixture = grey_fixture(12);
     let some = eval_fixture(&fixture, &["--images", "5"]);
     assert!(some.status.success(), "{}", stderr(&some));
-    assert_eq!(last_json_line(&some)["images"], 5);
+    assert_eq!(last_json(&some)["images"], 5);
     assert!(!stderr(&some).contains("note:"), "{}", stderr(&some));
     // --limit is the older name of --images.
     let limit = eval_fixture(&fixture, &["--limit", "5"]);
-    assert_eq!(last_json_line(&limit)["images"], 5);
+    assert_eq!(last_json(&limit)["images"], 5);
 
     let many = eval_fixture(&fixture, &["--images", "999999"]);
     assert!(many.status.success(), "{}", stderr(&many));
@@ -494,7 +475,7 @@ fn eval_takes_images_and_says_when_the_split_is_smaller() {
         ),
         "{err}"
     );
-    let value = last_json_line(&many);
+    let value = last_json(&many);
     assert_eq!(value["images"], 12);
     assert_eq!(value["images_requested"], 999_999);
 }
@@ -584,7 +565,7 @@ fn dataset_defaults_to_the_model_provenance() {
         "{}",
         stderr(&eval)
     );
-    let value = last_json_line(&eval);
+    let value = last_json(&eval);
     assert_eq!(value["dataset"], "cifar10");
     assert_eq!(value["images"], 6);
 
@@ -610,5 +591,5 @@ fn an_unreadable_provenance_dataset_falls_back_and_says_so() {
         "{}",
         stderr(&eval)
     );
-    assert_eq!(last_json_line(&eval)["dataset"], "fashion-mnist");
+    assert_eq!(last_json(&eval)["dataset"], "fashion-mnist");
 }

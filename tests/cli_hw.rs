@@ -2,36 +2,10 @@
 //! `tandem sim network` as a user runs them.
 
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
 
-fn tandem(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args(args)
-        .output()
-        .expect("run tandem")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn preset(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("configs")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn last_json(output: &Output) -> serde_json::Value {
-    let text = stdout(output);
-    let line = text.lines().last().unwrap_or_default();
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("last line is not JSON ({e}): {text}"))
-}
+mod common;
+use common::{have_verilator, last_json, preset, stderr, stdout, tandem};
 
 fn random_model(dir: &Path, width: &str) {
     random_model_with(dir, width, &[]);
@@ -60,14 +34,6 @@ fn random_model_with(dir: &Path, width: &str, extra: &[&str]) {
     args.extend_from_slice(extra);
     let made = tandem(&args);
     assert!(made.status.success(), "{}", stderr(&made));
-}
-
-fn have_verilator() -> bool {
-    let found = Command::new("verilator").arg("--version").output().is_ok();
-    if !found {
-        eprintln!("SKIPPED: verilator is not on PATH (make test installs it)");
-    }
-    found
 }
 
 /// `tandem hwgen --hw HW --model MODEL --out OUT --json`, which must succeed:

@@ -3,46 +3,11 @@
 //! 224x224 AlexNet runs without ImageNet on disk, synthetic images are named
 //! as such and never scored, and image folders are read as torchvision does.
 
-use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::path::Path;
 use std::time::Instant;
 
-fn tandem(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args(args)
-        .output()
-        .expect("run tandem")
-}
-
-fn stdout(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stdout).into_owned()
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
-
-fn last_json(output: &Output) -> serde_json::Value {
-    let text = stdout(output);
-    let line = text.lines().last().unwrap_or_default();
-    serde_json::from_str(line).unwrap_or_else(|e| panic!("last line is not JSON ({e}): {text}"))
-}
-
-fn preset(name: &str) -> String {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("configs")
-        .join(name)
-        .display()
-        .to_string()
-}
-
-fn have_verilator() -> bool {
-    let found = Command::new("verilator").arg("--version").output().is_ok();
-    if !found {
-        eprintln!("SKIPPED: verilator is not on PATH (make test installs it)");
-    }
-    found
-}
+mod common;
+use common::{have_verilator, last_json, preset, stderr, stdout, tandem};
 
 /// `tandem model random` with these arguments after `--out dir`, which must succeed.
 fn random_model(dir: &Path, args: &[&str]) {

@@ -2,18 +2,10 @@
 //! summary, and its errors for a bad energy table.
 
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Command;
 
-fn tandem(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args(args)
-        .output()
-        .expect("run tandem")
-}
-
-fn stderr(output: &Output) -> String {
-    String::from_utf8_lossy(&output.stderr).into_owned()
-}
+mod common;
+use common::{stderr, tandem};
 
 /// The 1/8-width alexnet-cifar `sim`'s network test uses (W4A4, 8-bit first
 /// and last weights, seed 7), so the Verilator build is shared.

@@ -3,14 +3,9 @@
 //! that does not stop the others, and reuse on a second run.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn tandem(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args(args)
-        .output()
-        .expect("run tandem")
-}
+mod common;
+use common::tandem;
 
 fn ready() -> bool {
     let data = Path::new("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz").exists();

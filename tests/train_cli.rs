@@ -4,14 +4,9 @@
 //! examples.
 
 use std::path::Path;
-use std::process::{Command, Output};
 
-fn tandem(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_tandem"))
-        .args(args)
-        .output()
-        .expect("run tandem")
-}
+mod common;
+use common::tandem;
 
 fn text(bytes: &[u8]) -> String {
     String::from_utf8_lossy(bytes).into_owned()
