@@ -6,9 +6,13 @@ use std::path::PathBuf;
 use trainer::{Method, Preset, Progress, TrainConfig};
 
 /// `--method NAME`, with the list of names when it is none of them.
-fn method_name(name: &str) -> Result<Method, String> {
-    Method::from_name(name)
-        .ok_or_else(|| format!("unknown method `{name}`; use one of: {}", Method::names()))
+/// `--method` / `--methods`: the method names, each with its summary in
+/// `--help` (from [`Method::summary`], so the help lists every method).
+fn method_parser() -> impl clap::builder::TypedValueParser<Value = Method> {
+    use clap::builder::{PossibleValue, PossibleValuesParser, TypedValueParser};
+    let values = Method::ALL.map(|method| PossibleValue::new(method.name()).help(method.summary()));
+    PossibleValuesParser::new(values)
+        .map(|name| Method::from_name(&name).expect("the parser accepts only the methods' names"))
 }
 
 /// Shown after the options of `tandem train --help`.
@@ -61,13 +65,11 @@ pub struct TrainArgs {
     #[arg(long)]
     teacher: Option<PathBuf>,
     /// How the student is trained (default: the config's `method`,
-    /// progressive in both presets): progressive (layer-wise stages from the
-    /// input against the teacher, then a joint fine-tune), qat (all layers
-    /// quantized at once and trained together), bit-progressive (all layers
-    /// at once, at 8 bits, then 4, then the target bits). Every method trains
-    /// on the same number of images and exports through the same code.
-    /// Not with --results, whose --methods names the methods.
-    #[arg(long, value_parser = method_name, conflicts_with = "results")]
+    /// progressive in both presets; `tandem flow` and `tandem sweep` pick the
+    /// best measured instead). Every method trains on the same number of
+    /// images and exports through the same code. Not with --results, whose
+    /// --methods names the methods.
+    #[arg(long, value_parser = method_parser(), conflicts_with = "results")]
     method: Option<Method>,
     /// Also train the all-layers-at-once QAT baseline (not with --results,
     /// where QAT is a method of its own).
@@ -90,7 +92,7 @@ pub struct TrainArgs {
     #[arg(long, requires = "results", default_value = "w8a8,w4a4,w3a3,w2a2")]
     rows: String,
     /// With --results: the methods, comma-separated (default: all).
-    #[arg(long, requires = "results", value_delimiter = ',', value_parser = method_name)]
+    #[arg(long, requires = "results", value_delimiter = ',', value_parser = method_parser())]
     methods: Vec<Method>,
     /// With --results: train every run again instead of keeping finished
     /// ones.

@@ -122,4 +122,9 @@ fn help_shows_examples() {
     ] {
         assert!(help.contains(needle), "{needle:?} missing from:\n{help}");
     }
+    for method in trainer::Method::ALL {
+        let line = format!("- {}:", method.name());
+        assert!(help.contains(&line), "{line:?} missing from:\n{help}");
+        assert!(help.contains(method.summary()), "{method}'s summary missing");
+    }
 }

@@ -92,6 +92,12 @@ pub struct StudentConfig {
     /// for the `quantized-teacher` method, off for the others.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub learn_shifts: Option<bool>,
+    /// How the progressive stages split their images (`stage_images` per
+    /// stage in all): one positive weight per stage, first layer first, e.g.
+    /// `[2, 2, 1, 1, 1, 0.5, 0.5]` gives the early layers more steps. Empty:
+    /// every stage gets `stage_images`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub stage_shares: Vec<f64>,
 }
 
 fn default_clip_lr() -> f64 {
@@ -222,6 +228,7 @@ impl TrainConfig {
                     learn_clip: false,
                     clip_lr: default_clip_lr(),
                     learn_shifts: None,
+                    stage_shares: Vec::new(),
                 },
                 baselines: BaselineConfig { qat: false },
                 out: None,
@@ -267,6 +274,7 @@ impl TrainConfig {
                     learn_clip: false,
                     clip_lr: default_clip_lr(),
                     learn_shifts: None,
+                    stage_shares: Vec::new(),
                 },
                 baselines: BaselineConfig { qat: true },
                 out: None,
@@ -545,6 +553,17 @@ impl TrainConfig {
             if !(value > 0.0 && value.is_finite()) {
                 return Err(self.field_error(field, format!("{field} = {value} must be positive")));
             }
+        }
+        if let Some(share) = self
+            .student
+            .stage_shares
+            .iter()
+            .find(|share| !(**share > 0.0 && share.is_finite()))
+        {
+            return Err(self.field_error(
+                "student.stage_shares",
+                format!("student.stage_shares has {share}; every share must be positive"),
+            ));
         }
         for (field, value) in [
             ("teacher.weight_decay", self.teacher.weight_decay),

@@ -9,7 +9,9 @@ use crate::evaluate::float_accuracy;
 use crate::net::FloatNet;
 use crate::progress::{Progress, Task};
 use crate::quant;
-use crate::schedule::{cosine, finetune_steps, method_steps, stage_steps, RunningMean, Sampler};
+use crate::schedule::{
+    cosine, finetune_steps, method_steps, stage_steps_each, RunningMean, Sampler,
+};
 use crate::student::{LayerState, Student, StudentOutput};
 use crate::summary::StageReport;
 use datasets::DatasetKind;
@@ -234,10 +236,10 @@ impl Distillation<'_> {
         test: &TensorData,
         progress: &Progress,
     ) -> Result<Vec<StageReport>, TrainError> {
-        let steps = stage_steps(self.config, self.train.len());
         let layers = student.layers();
+        let stage_steps = stage_steps_each(self.config, self.train.len(), layers);
         let mut reports = Vec::new();
-        for index in 0..layers {
+        for (index, &steps) in stage_steps.iter().enumerate() {
             let started = Instant::now();
             // A student whose clips came with its teacher (the quantized BN
             // teacher's) keeps them.

@@ -33,6 +33,9 @@ pub fn train(
     let progress = progress.into();
     let run = Run::prepare(config)?;
     let data = RunData::load(&run)?;
+    // Before the teacher's minutes, not after.
+    let stage_names: Vec<String> = data.specs.iter().map(|spec| spec.name.clone()).collect();
+    crate::schedule::check_stage_shares(config, &stage_names)?;
     let teacher = teacher_step(&run, &data, &progress)?;
     let folded = fold_step(&teacher.net, &data.test, &progress);
     let bits = layer_bits(config, &data.specs);
@@ -348,49 +351,70 @@ fn student_step(
     test: &TensorData,
     progress: &Progress,
 ) -> Result<StudentStep, TrainError> {
-    let config = distillation.config;
-    let method = config.method;
-    method.seed_stream().start(config.seed);
-    if method == Method::QuantizedTeacher {
-        return quantized_teacher_student(distillation, start, test, progress);
+    let method = distillation.config.method;
+    method.seed_stream().start(distillation.config.seed);
+    match method {
+        Method::Progressive => progressive_student(distillation, start, test, progress),
+        Method::Qat | Method::BitProgressive => qat_student(distillation, start, progress),
+        Method::QuantizedTeacher => quantized_teacher_student(distillation, start, test, progress),
     }
+}
+
+/// The progressive method: stages (each layer frozen in turn against the
+/// float teacher), then the joint fine-tune.
+fn progressive_student(
+    distillation: &Distillation,
+    start: StudentStart,
+    test: &TensorData,
+    progress: &Progress,
+) -> Result<StudentStep, TrainError> {
+    let mut student = new_student(start.folded, start.bits, distillation.config);
+    let stages =
+        distillation.progressive_stages(&mut student, start.calibration, test, progress)?;
+    let finetune_started = Instant::now();
+    let finetune_loss = distillation.joint_finetune(&mut student, progress)?;
+    // The stages' own seconds leave out their accuracy measurements.
+    let seconds = stages.iter().map(|stage| stage.seconds).sum::<f64>()
+        + finetune_started.elapsed().as_secs_f64();
+    Ok(StudentStep {
+        method: Method::Progressive,
+        int_layers: student
+            .int_layers()
+            .expect("every method freezes every layer"),
+        stages,
+        finetune_loss,
+        phase_losses: Vec::new(),
+        seconds,
+    })
+}
+
+/// All layers at once: one QAT phase at the target bits (`qat`), or a
+/// phase per step of the bit schedule (`bit-progressive`).
+fn qat_student(
+    distillation: &Distillation,
+    start: StudentStart,
+    progress: &Progress,
+) -> Result<StudentStep, TrainError> {
     let started = Instant::now();
-    let calibration = start.calibration;
+    let config = distillation.config;
     let mut student = new_student(start.folded, start.bits, config);
-    let mut step = StudentStep {
-        method,
-        int_layers: Vec::new(),
+    let phase_losses = if config.method == Method::BitProgressive {
+        let schedule = config.method.bit_schedule(config.wbits, config.abits);
+        distillation.bit_progressive_qat(&mut student, start.calibration, &schedule, progress)?
+    } else {
+        distillation.all_at_once_qat(&mut student, start.calibration, "qat", progress)?;
+        Vec::new()
+    };
+    Ok(StudentStep {
+        method: config.method,
+        int_layers: student
+            .int_layers()
+            .expect("every method freezes every layer"),
         stages: Vec::new(),
         finetune_loss: None,
-        phase_losses: Vec::new(),
-        seconds: 0.0,
-    };
-    match method {
-        Method::Progressive => {
-            step.stages =
-                distillation.progressive_stages(&mut student, calibration, test, progress)?;
-            let finetune_started = Instant::now();
-            step.finetune_loss = distillation.joint_finetune(&mut student, progress)?;
-            // The stages' own seconds leave out their accuracy measurements.
-            step.seconds = step.stages.iter().map(|stage| stage.seconds).sum::<f64>()
-                + finetune_started.elapsed().as_secs_f64();
-        }
-        Method::Qat => {
-            distillation.all_at_once_qat(&mut student, calibration, "qat", progress)?;
-            step.seconds = started.elapsed().as_secs_f64();
-        }
-        Method::BitProgressive => {
-            let schedule = method.bit_schedule(config.wbits, config.abits);
-            step.phase_losses =
-                distillation.bit_progressive_qat(&mut student, calibration, &schedule, progress)?;
-            step.seconds = started.elapsed().as_secs_f64();
-        }
-        Method::QuantizedTeacher => unreachable!("trained above"),
-    }
-    step.int_layers = student
-        .int_layers()
-        .expect("every method freezes every layer");
-    Ok(step)
+        phase_losses,
+        seconds: started.elapsed().as_secs_f64(),
+    })
 }
 
 /// A student copied from `net`, learning clips and shifts as `config` says.

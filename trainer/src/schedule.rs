@@ -3,6 +3,7 @@
 
 use crate::config::TrainConfig;
 use crate::data::{self, TensorData};
+use crate::error::TrainError;
 use datasets::DatasetKind;
 use tch::{Device, Kind, Tensor};
 
@@ -77,6 +78,49 @@ pub fn stage_steps(config: &TrainConfig, train_len: usize) -> usize {
     steps_for(config.student.stage_images, config, train_len)
 }
 
+/// Steps of each of `layers` progressive stages: [`stage_steps`] each, or
+/// their total split by `student.stage_shares` (largest remainder, so the
+/// total stays the same; at least one step per stage). The shares must
+/// number `layers` (checked by [`check_stage_shares`]).
+pub fn stage_steps_each(config: &TrainConfig, train_len: usize, layers: usize) -> Vec<usize> {
+    let each = stage_steps(config, train_len);
+    let shares = &config.student.stage_shares;
+    if shares.is_empty() {
+        return vec![each; layers];
+    }
+    let total = each * layers;
+    let sum: f64 = shares.iter().sum();
+    let exact: Vec<f64> = shares.iter().map(|s| total as f64 * s / sum).collect();
+    let mut steps: Vec<usize> = exact.iter().map(|e| e.floor() as usize).collect();
+    let mut by_remainder: Vec<usize> = (0..layers).collect();
+    by_remainder.sort_by(|&a, &b| {
+        let remainder = |i: usize| exact[i] - exact[i].floor();
+        remainder(b).total_cmp(&remainder(a)).then(a.cmp(&b))
+    });
+    let short = total - steps.iter().sum::<usize>();
+    for &i in by_remainder.iter().take(short) {
+        steps[i] += 1;
+    }
+    steps.iter().map(|&s| s.max(1)).collect()
+}
+
+/// `student.stage_shares` must be empty or give one share per stage.
+pub fn check_stage_shares(config: &TrainConfig, stage_names: &[String]) -> Result<(), TrainError> {
+    let shares = config.student.stage_shares.len();
+    if shares == 0 || shares == stage_names.len() {
+        return Ok(());
+    }
+    Err(config.field_error(
+        "student.stage_shares",
+        format!(
+            "student.stage_shares lists {shares} shares; this network has {} stages ({}), so list \
+             one share per stage or none",
+            stage_names.len(),
+            stage_names.join(", ")
+        ),
+    ))
+}
+
 /// Steps of the joint fine-tune after the stages (0 when it is off).
 pub fn finetune_steps(config: &TrainConfig, train_len: usize) -> usize {
     match config.student.finetune_images {
@@ -110,5 +154,43 @@ impl RunningMean {
 
     pub fn value(&self) -> f64 {
         self.value
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::config::Preset;
+
+    #[test]
+    fn stage_shares_split_the_same_total_of_steps() {
+        let mut config = TrainConfig::preset(Preset::Quick);
+        let each = stage_steps(&config, 60_000);
+        assert_eq!(stage_steps_each(&config, 60_000, 7), vec![each; 7]);
+
+        config.student.stage_shares = vec![2.0, 2.0, 1.0, 1.0, 1.0, 0.5, 0.5];
+        let steps = stage_steps_each(&config, 60_000, 7);
+        assert_eq!(steps.iter().sum::<usize>(), each * 7, "{steps:?}");
+        assert_eq!(steps[0], steps[1]);
+        assert!(
+            steps[0] >= 2 * steps[2] - 1 && steps[0] <= 2 * steps[2] + 1,
+            "{steps:?}"
+        );
+        assert!(steps[5] < steps[2], "{steps:?}");
+    }
+
+    #[test]
+    fn stage_shares_of_the_wrong_length_name_the_stages() {
+        let mut config = TrainConfig::preset(Preset::Quick);
+        config.student.stage_shares = vec![1.0, 2.0];
+        let names: Vec<String> = ["conv1", "conv2", "fc3"].map(String::from).to_vec();
+        let message = check_stage_shares(&config, &names).unwrap_err().to_string();
+        assert!(message.contains("lists 2 shares"), "{message}");
+        assert!(
+            message.contains("3 stages (conv1, conv2, fc3)"),
+            "{message}"
+        );
+        config.student.stage_shares = vec![1.0; 3];
+        assert!(check_stage_shares(&config, &names).is_ok());
     }
 }

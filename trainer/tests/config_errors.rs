@@ -149,3 +149,14 @@ fn wrong_types_name_the_field_and_no_rust_type() {
         }
     }
 }
+
+#[test]
+fn a_stage_share_that_is_not_positive_is_rejected() {
+    let config = from_yaml("student:\n  stage_shares: [2, 1, 0, 1, 1, 1, 1]\n").unwrap();
+    let message = error_of(&config);
+    assert!(message.contains("configs/bad.yaml"), "{message}");
+    assert!(message.contains("student.stage_shares"), "{message}");
+    assert!(message.contains("positive"), "{message}");
+    let config = from_yaml("student:\n  stage_shares: [2, 2, 1, 1, 1, 0.5, 0.5]\n").unwrap();
+    assert!(config.validate().is_ok() || !error_of(&config).contains("stage_shares"));
+}
