@@ -125,6 +125,9 @@ fn help_shows_examples() {
     for method in trainer::Method::ALL {
         let line = format!("- {}:", method.name());
         assert!(help.contains(&line), "{line:?} missing from:\n{help}");
-        assert!(help.contains(method.summary()), "{method}'s summary missing");
+        assert!(
+            help.contains(method.summary()),
+            "{method}'s summary missing"
+        );
     }
 }

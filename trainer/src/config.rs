@@ -92,10 +92,10 @@ pub struct StudentConfig {
     /// for the `quantized-teacher` method, off for the others.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub learn_shifts: Option<bool>,
-    /// How the progressive stages split their images (`stage_images` per
-    /// stage in all): one positive weight per stage, first layer first, e.g.
-    /// `[2, 2, 1, 1, 1, 0.5, 0.5]` gives the early layers more steps. Empty:
-    /// every stage gets `stage_images`.
+    /// How the progressive stages split their images (in all, `stage_images`
+    /// times the number of stages): one positive weight per stage, first
+    /// layer first, e.g. `[2, 2, 1, 1, 1, 0.5, 0.5]` gives the early layers
+    /// more steps. Empty: every stage gets `stage_images`.
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub stage_shares: Vec<f64>,
 }

@@ -97,7 +97,7 @@ pub fn stage_steps_each(config: &TrainConfig, train_len: usize, layers: usize) -
         let remainder = |i: usize| exact[i] - exact[i].floor();
         remainder(b).total_cmp(&remainder(a)).then(a.cmp(&b))
     });
-    let short = total - steps.iter().sum::<usize>();
+    let short = total.saturating_sub(steps.iter().sum::<usize>());
     for &i in by_remainder.iter().take(short) {
         steps[i] += 1;
     }
