@@ -105,11 +105,6 @@ impl Method {
     pub fn learns_shifts_by_default(self) -> bool {
         self == Method::QuantizedTeacher
     }
-
-    /// Every method's name, for `--help` and errors.
-    pub fn names() -> String {
-        Method::ALL.map(Method::name).join(", ")
-    }
 }
 
 /// The best method per bit-width (hidden weights and activations alike) as
