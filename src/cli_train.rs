@@ -5,7 +5,6 @@ use clap::Args;
 use std::path::PathBuf;
 use trainer::{Method, Preset, Progress, TrainConfig};
 
-/// `--method NAME`, with the list of names when it is none of them.
 /// `--method` / `--methods`: the method names, each with its summary in
 /// `--help` (from [`Method::summary`], so the help lists every method).
 fn method_parser() -> impl clap::builder::TypedValueParser<Value = Method> {

@@ -104,6 +104,27 @@ fn a_tiny_sweep_writes_every_point_records_failures_and_reuses_results() {
     ] {
         assert!(out.join(file).is_file(), "{file} missing");
     }
+    // Every row has the header's columns; a random model has no method.
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    let header = csv.lines().next().unwrap();
+    assert!(header.ends_with(",seconds,method"), "{header}");
+    let columns = header.split(',').count();
+    for row in csv.lines().skip(1) {
+        // Commas outside the quoted basis field separate the columns.
+        let mut quoted = false;
+        let separators = row
+            .chars()
+            .filter(|&c| {
+                quoted ^= c == '"';
+                c == ',' && !quoted
+            })
+            .count();
+        assert_eq!(separators + 1, columns, "{row}");
+        assert!(
+            row.ends_with(','),
+            "a random model's method is empty: {row}"
+        );
+    }
     for label in [
         "w4a4f8-4x4-b1",
         "w4a4f8-4x4-b4",

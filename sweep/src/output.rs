@@ -219,13 +219,13 @@ impl SweepResult {
 
     fn csv(&self) -> String {
         let mut csv = String::from(
-            "label,wbits,abits,first_last_wbits,rows,cols,pe_a_bits,pe_w_bits,batch,accuracy,mismatches,cycles_per_image,images_per_s,images_per_s_basis,utilization,energy_uj_low,energy_uj_typical,energy_uj_high,cells,luts,dsps,area_mm2_estimate,seconds\n",
+            "label,wbits,abits,first_last_wbits,rows,cols,pe_a_bits,pe_w_bits,batch,accuracy,mismatches,cycles_per_image,images_per_s,images_per_s_basis,utilization,energy_uj_low,energy_uj_typical,energy_uj_high,cells,luts,dsps,area_mm2_estimate,seconds,method\n",
         );
         let opt = |v: Option<String>| v.unwrap_or_default();
         for p in &self.points {
             let _ = writeln!(
                 csv,
-                "{},{},{},{},{},{},{},{},{},{},{},{},{},\"{}\",{},{},{},{},{},{},{},{},{:.1}",
+                "{},{},{},{},{},{},{},{},{},{},{},{},{},\"{}\",{},{},{},{},{},{},{},{},{:.1},{}",
                 p.label,
                 p.wbits,
                 p.abits,
@@ -248,7 +248,8 @@ impl SweepResult {
                 opt(p.luts.map(|v| v.to_string())),
                 opt(p.dsps.map(|v| v.to_string())),
                 opt(p.area_mm2_estimate.map(|v| format!("{v:.4}"))),
-                p.seconds
+                p.seconds,
+                opt(p.method.map(|m| m.to_string())),
             );
         }
         csv
