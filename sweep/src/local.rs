@@ -3,7 +3,7 @@
 
 use crate::error::SweepError;
 use crate::points::{Job, JobKind};
-use crate::run::{JobRecord, Sweep};
+use crate::run::{JobRecord, JobResult, Sweep};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Mutex;
 
@@ -105,7 +105,12 @@ pub fn run_local(
                     ));
                     let record = sweep.run_job(job, threads);
                     let status = match &record.error {
-                        None => format!("done in {:.0} s", record.seconds),
+                        None => match trained_by(&record) {
+                            Some(reason) => {
+                                format!("done in {:.0} s; trained by {reason}", record.seconds)
+                            }
+                            None => format!("done in {:.0} s", record.seconds),
+                        },
                         Some(error) => format!("FAILED after {:.0} s: {error}", record.seconds),
                     };
                     say(&format!(
@@ -122,10 +127,50 @@ pub fn run_local(
     Ok((records, reused))
 }
 
+/// Why a trained model's method was chosen (a default the user did not
+/// set is said, not taken silently).
+fn trained_by(record: &JobRecord) -> Option<&str> {
+    match &record.result {
+        Some(JobResult::Model { method_reason, .. }) => method_reason.as_deref(),
+        _ => None,
+    }
+}
+
 fn sweep_write(sweep: &Sweep, record: &JobRecord) -> Result<(), SweepError> {
     let path = sweep.job_dir(&record.id).join("result.json");
     crate::run::write_atomic(
         &path,
         &serde_json::to_string_pretty(record).expect("serializes"),
     )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn record(result: Option<JobResult>) -> JobRecord {
+        JobRecord {
+            id: "model-w2a2f8".into(),
+            fingerprint: String::new(),
+            result,
+            error: None,
+            seconds: 1.0,
+        }
+    }
+
+    #[test]
+    fn a_trained_model_says_why_its_method_was_chosen() {
+        let model = |method_reason: Option<&str>| JobResult::Model {
+            dir: "m".into(),
+            accuracy: Some(0.9),
+            accuracy_images: 10,
+            teacher_accuracy: Some(0.91),
+            method: Some(trainer::Method::Qat),
+            method_reason: method_reason.map(String::from),
+        };
+        let reason = "qat, the best measured at W2A2";
+        assert_eq!(trained_by(&record(Some(model(Some(reason))))), Some(reason));
+        assert_eq!(trained_by(&record(Some(model(None)))), None);
+        assert_eq!(trained_by(&record(None)), None);
+    }
 }
