@@ -5,7 +5,7 @@
 use std::path::Path;
 
 mod common;
-use common::tandem;
+use common::{last_json, stderr, tandem};
 
 fn ready() -> bool {
     let data = Path::new("/usr/share/datasets/fashion-mnist/t10k-images-idx3-ubyte.gz").exists();
@@ -14,6 +14,25 @@ fn ready() -> bool {
         return false;
     }
     true
+}
+
+/// `tandem sweep --config SPEC --out OUT` with `extra` arguments.
+fn sweep(spec: &Path, out: &Path, extra: &[&str]) -> std::process::Output {
+    let mut args = vec![
+        "sweep",
+        "--config",
+        spec.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    tandem(&args)
+}
+
+/// A JSON file the sweep wrote.
+fn read_json(path: &Path) -> serde_json::Value {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    serde_json::from_str(&text).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
 /// One pair x three arrays x two batch sizes; the third array asks for
@@ -70,26 +89,16 @@ fn a_tiny_sweep_writes_every_point_records_failures_and_reuses_results() {
     let dir = tempfile::tempdir().unwrap();
     let spec = tiny_spec(dir.path());
     let out = dir.path().join("out");
-    let run = || {
-        tandem(&[
-            "sweep",
-            "--config",
-            spec.to_str().unwrap(),
-            "--out",
-            out.to_str().unwrap(),
-            "--json",
-        ])
-    };
+    let run = || sweep(&spec, &out, &["--json"]);
     let first = run();
-    let stderr = String::from_utf8_lossy(&first.stderr).into_owned();
+    let stderr = stderr(&first);
     // One array fails, so the sweep exits 1 after writing everything else.
     assert_eq!(first.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("w4a4f8-4x4-pe17x4-b1"),
         "the failed points are listed: {stderr}"
     );
-    let stdout = String::from_utf8_lossy(&first.stdout);
-    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let summary = last_json(&first);
     assert_eq!(summary["points"], 4, "{summary}");
     assert_eq!(summary["failed"].as_array().unwrap().len(), 2, "{summary}");
     assert!(
@@ -131,8 +140,7 @@ fn a_tiny_sweep_writes_every_point_records_failures_and_reuses_results() {
         "w4a4f8-8x8-b1",
         "w4a4f8-8x8-b4",
     ] {
-        let text = std::fs::read_to_string(out.join(format!("points/{label}.json"))).unwrap();
-        let point: serde_json::Value = serde_json::from_str(&text).unwrap();
+        let point = read_json(&out.join(format!("points/{label}.json")));
         for key in KEYS {
             assert!(point.get(key).is_some(), "{label} lacks {key}: {point}");
         }
@@ -152,12 +160,7 @@ fn a_tiny_sweep_writes_every_point_records_failures_and_reuses_results() {
     }
     // Batch 1 is measured on the RTL, batch 4 modeled; batching cannot
     // make an image cost more cycles.
-    let read = |label: &str| -> serde_json::Value {
-        serde_json::from_str(
-            &std::fs::read_to_string(out.join(format!("points/{label}.json"))).unwrap(),
-        )
-        .unwrap()
-    };
+    let read = |label: &str| read_json(&out.join(format!("points/{label}.json")));
     let (b1, b4) = (read("w4a4f8-8x8-b1"), read("w4a4f8-8x8-b4"));
     assert!(
         b1["images_per_s_basis"]
@@ -171,13 +174,10 @@ fn a_tiny_sweep_writes_every_point_records_failures_and_reuses_results() {
     // Again: the model and both good hardware jobs are reused, the failed
     // one runs again (and fails again); the points are the same.
     let second = run();
-    let stderr = String::from_utf8_lossy(&second.stderr).into_owned();
+    let stderr = common::stderr(&second);
     assert_eq!(second.status.code(), Some(1), "{stderr}");
     assert_eq!(stderr.matches(": reused").count(), 3, "{stderr}");
-    let again: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("points/w4a4f8-8x8-b1.json")).unwrap(),
-    )
-    .unwrap();
+    let again = read("w4a4f8-8x8-b1");
     assert_eq!(again, b1);
 }
 
@@ -198,7 +198,7 @@ fn a_spec_error_names_the_file_and_the_field() {
         "--out",
         dir.path().join("out").to_str().unwrap(),
     ]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
+    let stderr = stderr(&output);
     assert_eq!(output.status.code(), Some(1), "{stderr}");
     assert!(
         stderr.contains("bad.yaml") && stderr.contains("bits"),
@@ -233,27 +233,15 @@ fn a_synthetic_sweep_measures_hardware_and_scores_nothing() {
     )
     .unwrap();
     let out = dir.path().join("out");
-    let output = tandem(&[
-        "sweep",
-        "--config",
-        spec.to_str().unwrap(),
-        "--out",
-        out.to_str().unwrap(),
-        "--json",
-    ]);
-    let stderr = String::from_utf8_lossy(&output.stderr);
-    assert!(output.status.success(), "{stderr}");
-    let stdout = String::from_utf8_lossy(&output.stdout);
-    let summary: serde_json::Value = serde_json::from_str(stdout.lines().last().unwrap()).unwrap();
+    let output = sweep(&spec, &out, &["--json"]);
+    assert!(output.status.success(), "{}", stderr(&output));
+    let summary = last_json(&output);
     assert_eq!(summary["points"], 1);
     assert!(
         summary["pareto"].as_array().unwrap().is_empty(),
         "no accuracy, no accuracy front: {summary}"
     );
-    let point: serde_json::Value = serde_json::from_str(
-        &std::fs::read_to_string(out.join("points/w4a4f8-4x4-b1.json")).unwrap(),
-    )
-    .unwrap();
+    let point = read_json(&out.join("points/w4a4f8-4x4-b1.json"));
     assert!(point["accuracy"].is_null(), "{point}");
     assert_eq!(point["mismatches"], 0);
     assert!(point["cycles_per_image"].as_f64().unwrap() > 0.0);
@@ -264,4 +252,61 @@ fn a_synthetic_sweep_measures_hardware_and_scores_nothing() {
         report.contains("synthetic"),
         "the report names the images as synthetic"
     );
+}
+
+/// A trained sweep whose training config sets no method trains each
+/// student by the best method measured at its bits, and says so in the
+/// progress line, the point, the CSV, the job record and the page.
+#[test]
+fn a_trained_sweep_says_which_method_trained_each_student() {
+    if !ready() {
+        return;
+    }
+    let dir = tempfile::tempdir().unwrap();
+    // Seconds of training: 1/16 width, 200 images, one-batch stages.
+    let train = dir.path().join("train-tiny.yaml");
+    std::fs::write(
+        &train,
+        "width: 0.0625\ntrain_limit: 200\ntest_limit: 100\nbatch_size: 50\n\
+         teacher: { epochs: 1 }\n\
+         student: { stage_images: 50, finetune_images: 50, calibration_images: 32 }\n",
+    )
+    .unwrap();
+    let hw = Path::new(env!("CARGO_MANIFEST_DIR")).join("configs/hw-8x8-w4a4.yaml");
+    let spec = dir.path().join("trained.yaml");
+    std::fs::write(
+        &spec,
+        format!(
+            "name: trained\n\
+             models: {{ source: trained, train: {} }}\n\
+             bits: [ {{ wbits: 2, abits: 2, first_last_wbits: 8 }} ]\n\
+             arrays: [ {{ rows: 4, cols: 4 }} ]\n\
+             hw_base: {}\n\
+             sim_images: 1\n",
+            train.display(),
+            hw.display()
+        ),
+    )
+    .unwrap();
+    let out = dir.path().join("out");
+    let output = sweep(&spec, &out, &[]);
+    let stderr = stderr(&output);
+    assert!(output.status.success(), "{stderr}");
+
+    let best = trainer::method::best_for(2, 2);
+    let method = best.method.name();
+    assert!(
+        stderr.contains(&format!("trained by {best}")),
+        "the done line names the method and why: {stderr}"
+    );
+    let point = read_json(&out.join("points/w2a2f8-4x4-b1.json"));
+    assert_eq!(point["method"], method, "{point}");
+    assert_eq!(point["mismatches"], 0, "{point}");
+    let csv = std::fs::read_to_string(out.join("sweep.csv")).unwrap();
+    let row = csv.lines().nth(1).expect("one point");
+    assert!(row.ends_with(&format!(",{method}")), "{row}");
+    let record = read_json(&out.join("jobs/model-w2a2f8/result.json")).to_string();
+    assert!(record.contains(&format!("{best}")), "{record}");
+    let page = std::fs::read_to_string(out.join("sweep.md")).unwrap();
+    assert!(page.contains(&format!("% ({method})")), "{page}");
 }
