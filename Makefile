@@ -82,9 +82,9 @@ results: build
 	$(TANDEM) train --preset quick --results docs/results.md --seeds 3 --out out/results
 
 # The full preset's table: every method, 3 seeds at W2A2 and one at W3A3
-# and W4A4 (3 teachers and 20 runs; on 2 cores 25 minutes to over an hour
-# per run, so many sittings: the page is rewritten after every run and
-# rerunning resumes).
+# and W4A4 (3 teachers and 20 runs; on the 2-core VM about an hour per run,
+# so many sittings: the page is rewritten after every run and rerunning
+# resumes from the last finished run).
 results-full: build
 	$(TANDEM) train --preset full --results docs/results-full.md --rows w2a2:3,w3a3,w4a4 --out out/results-full
 
