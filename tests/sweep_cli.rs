@@ -91,12 +91,12 @@ fn a_tiny_sweep_writes_every_point_records_failures_and_reuses_results() {
     let out = dir.path().join("out");
     let run = || sweep(&spec, &out, &["--json"]);
     let first = run();
-    let stderr = stderr(&first);
+    let first_log = stderr(&first);
     // One array fails, so the sweep exits 1 after writing everything else.
-    assert_eq!(first.status.code(), Some(1), "{stderr}");
+    assert_eq!(first.status.code(), Some(1), "{first_log}");
     assert!(
-        stderr.contains("w4a4f8-4x4-pe17x4-b1"),
-        "the failed points are listed: {stderr}"
+        first_log.contains("w4a4f8-4x4-pe17x4-b1"),
+        "the failed points are listed: {first_log}"
     );
     let summary = last_json(&first);
     assert_eq!(summary["points"], 4, "{summary}");
@@ -174,9 +174,9 @@ fn a_tiny_sweep_writes_every_point_records_failures_and_reuses_results() {
     // Again: the model and both good hardware jobs are reused, the failed
     // one runs again (and fails again); the points are the same.
     let second = run();
-    let stderr = common::stderr(&second);
-    assert_eq!(second.status.code(), Some(1), "{stderr}");
-    assert_eq!(stderr.matches(": reused").count(), 3, "{stderr}");
+    let second_log = stderr(&second);
+    assert_eq!(second.status.code(), Some(1), "{second_log}");
+    assert_eq!(second_log.matches(": reused").count(), 3, "{second_log}");
     let again = read("w4a4f8-8x8-b1");
     assert_eq!(again, b1);
 }

@@ -187,10 +187,10 @@ impl Sweep {
             needs.push(self.fingerprint(upstream)?);
         }
         let inputs = match &job.kind {
-            JobKind::Teacher => serde_json::json!({ "train": self.train_for(None) }),
+            JobKind::Teacher => serde_json::json!({ "train": self.teacher_config() }),
             JobKind::Model { bits } => serde_json::json!({
                 "models": spec.models,
-                "train": self.train.as_ref().map(|_| self.train_for(Some(*bits))),
+                "train": self.student_config(*bits).map(|(config, _)| config),
                 "accuracy_images": spec.accuracy_images,
             }),
             JobKind::Hardware { array, .. } => serde_json::json!({
@@ -214,25 +214,25 @@ impl Sweep {
         Ok(hex(&Sha256::digest(text.as_bytes())))
     }
 
-    /// The training config of a student at `bits` (the teacher's own with
-    /// `None`), writing into the job's directory.
-    fn train_for(&self, bits: Option<ModelBits>) -> Option<TrainConfig> {
+    /// The teacher's training config, writing into its job's directory.
+    fn teacher_config(&self) -> Option<TrainConfig> {
         let mut config = self.train.clone()?;
-        match bits {
-            None => config.out = Some(self.job_dir("teacher").join("train")),
-            Some(bits) => {
-                config.wbits = bits.wbits;
-                config.abits = bits.abits;
-                config.first_last_wbits = bits.first_last_wbits;
-                // As `tandem flow` does: the config's method, else the best
-                // measured at these bits.
-                config.choose_method();
-                config.teacher.checkpoint =
-                    Some(self.job_dir("teacher").join("train").join("teacher"));
-                config.out = Some(self.job_dir(&format!("model-{}", bits.id())).join("train"));
-            }
-        }
+        config.out = Some(self.job_dir("teacher").join("train"));
         Some(config)
+    }
+
+    /// The training config of the student at `bits`, writing into its
+    /// job's directory, and why it trains with its method: as `tandem flow`
+    /// does, the config's method, else the best measured at these bits.
+    fn student_config(&self, bits: ModelBits) -> Option<(TrainConfig, String)> {
+        let mut config = self.train.clone()?;
+        config.wbits = bits.wbits;
+        config.abits = bits.abits;
+        config.first_last_wbits = bits.first_last_wbits;
+        let method_reason = config.choose_method();
+        config.teacher.checkpoint = Some(self.job_dir("teacher").join("train").join("teacher"));
+        config.out = Some(self.job_dir(&format!("model-{}", bits.id())).join("train"));
+        Some((config, method_reason))
     }
 
     /// Run `job` (its needs finished) and write its record, success or
@@ -300,7 +300,7 @@ impl Sweep {
     }
 
     fn run_teacher(&self, threads: usize) -> Result<JobResult, SweepError> {
-        let mut config = self.train_for(None).expect("trained sweep");
+        let mut config = self.teacher_config().expect("trained sweep");
         config.threads = Some(threads);
         let report = trainer::train_teacher_only(&config, false).map_err(job_error("teacher"))?;
         Ok(JobResult::Teacher {
@@ -313,9 +313,8 @@ impl Sweep {
         let dir = self.job_dir(&format!("model-{}", bits.id()));
         match &self.spec.models {
             ModelSource::Trained { .. } => {
-                let mut config = self.train_for(Some(bits)).expect("trained sweep");
+                let (mut config, method_reason) = self.student_config(bits).expect("trained sweep");
                 config.threads = Some(threads);
-                let method_reason = config.choose_method();
                 let trained = trainer::train(&config, false).map_err(job_error("training"))?;
                 let teacher = self.upstream("teacher")?;
                 let teacher_accuracy = match teacher {
@@ -678,11 +677,13 @@ mod tests {
     fn students_train_with_the_measured_best_unless_the_config_sets_a_method() {
         let dir = tempfile::tempdir().unwrap();
         let sweep = trained_sweep(dir.path(), "preset: quick\n");
-        let student = sweep.train_for(Some(W2A2)).unwrap();
+        let (student, reason) = sweep.student_config(W2A2).unwrap();
         assert_eq!(student.method, trainer::method::best_for(2, 2).method);
+        assert!(reason.contains("set `method:`"), "{reason}");
 
         let sweep = trained_sweep(dir.path(), "preset: quick\nmethod: quantized-teacher\n");
-        let student = sweep.train_for(Some(W2A2)).unwrap();
+        let (student, reason) = sweep.student_config(W2A2).unwrap();
         assert_eq!(student.method, trainer::Method::QuantizedTeacher);
+        assert!(reason.contains("set in the training config"), "{reason}");
     }
 }
