@@ -572,21 +572,25 @@ fn paired_table(page: &mut String, reports: &[TrainReport], plan: &ResultsPlan) 
                 continue;
             };
             any = true;
-            let verdict = if spread.runs < 2 {
+            let cell = if spread.runs < 2 {
+                // One seed has no spread to print or to compare with.
                 let sign = match spread.mean {
                     m if m > 0.0 => "ahead",
                     m if m < 0.0 => "behind",
                     _ => "equal",
                 };
-                format!("{sign} (1 seed)")
-            } else if spread.mean.abs() <= spread.std {
-                "tie".to_string()
-            } else if spread.mean > 0.0 {
-                "**ahead**".to_string()
+                format!("{:+.2}: {sign} (1 seed)", spread.mean)
             } else {
-                "**behind**".to_string()
+                let verdict = if spread.mean.abs() <= spread.std {
+                    "tie"
+                } else if spread.mean > 0.0 {
+                    "**ahead**"
+                } else {
+                    "**behind**"
+                };
+                format!("{:+.2} ± {:.2}: {verdict}", spread.mean, spread.std)
             };
-            let _ = write!(row, " {:+.2} ± {:.2}: {verdict} |", spread.mean, spread.std);
+            let _ = write!(row, " {cell} |");
         }
         if any {
             let _ = writeln!(page, "{row}");
@@ -825,6 +829,14 @@ mod tests {
         assert!(!page.contains("  "), "doubled spaces: {page}");
         let differences = paired_differences(&reports, (2, 2), p);
         assert_eq!(differences.len(), 3);
+
+        // One seed: the sign only, with no spread printed.
+        let one_seed = ResultsPlan {
+            rows: parse_rows("w2a2", 1).unwrap(),
+            methods: vec![p, q],
+        };
+        let page = markdown(&reports[..2], "tandem train ...", &one_seed);
+        assert!(page.contains("| W2A2 | +0.30: ahead (1 seed) |"), "{page}");
     }
 
     #[test]
