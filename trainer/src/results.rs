@@ -330,11 +330,21 @@ impl Spread {
         })
     }
 
+    /// The mean, and the spread only when there is one (more than a run).
     fn cell(&self) -> String {
+        self.formatted(format!("{:.2}", self.mean))
+    }
+
+    /// As `cell`, for a difference: its sign always shown.
+    fn difference_cell(&self) -> String {
+        self.formatted(format!("{:+.2}", self.mean))
+    }
+
+    fn formatted(&self, mean: String) -> String {
         if self.runs > 1 {
-            format!("{:.2} ± {:.2}", self.mean, self.std)
+            format!("{mean} ± {:.2}", self.std)
         } else {
-            format!("{:.2}", self.mean)
+            mean
         }
     }
 }
@@ -572,25 +582,22 @@ fn paired_table(page: &mut String, reports: &[TrainReport], plan: &ResultsPlan) 
                 continue;
             };
             any = true;
-            let cell = if spread.runs < 2 {
-                // One seed has no spread to print or to compare with.
+            let verdict = if spread.runs < 2 {
+                // One seed has no spread to compare with.
                 let sign = match spread.mean {
                     m if m > 0.0 => "ahead",
                     m if m < 0.0 => "behind",
                     _ => "equal",
                 };
-                format!("{:+.2}: {sign} (1 seed)", spread.mean)
+                format!("{sign} (1 seed)")
+            } else if spread.mean.abs() <= spread.std {
+                "tie".to_string()
+            } else if spread.mean > 0.0 {
+                "**ahead**".to_string()
             } else {
-                let verdict = if spread.mean.abs() <= spread.std {
-                    "tie"
-                } else if spread.mean > 0.0 {
-                    "**ahead**"
-                } else {
-                    "**behind**"
-                };
-                format!("{:+.2} ± {:.2}: {verdict}", spread.mean, spread.std)
+                "**behind**".to_string()
             };
-            let _ = write!(row, " {cell} |");
+            let _ = write!(row, " {}: {verdict} |", spread.difference_cell());
         }
         if any {
             let _ = writeln!(page, "{row}");
