@@ -78,9 +78,12 @@ pub struct TrainArgs {
     /// method (--methods) at every bit-width (--rows) with the naive PTQ
     /// baseline, and write the Markdown page here (docs/results.md): each
     /// method's mean and spread over the seeds, and the best. Runs go to
-    /// OUT/seed-S/wXaY/METHOD. The page is rewritten after every run;
-    /// rerunning the same command keeps the runs whose summary.json records
-    /// the same configuration, so an interrupted table resumes.
+    /// OUT/seed-S/wXaY/METHOD. The page and its run record (the page's name
+    /// with .runs.json: every run's summary; with .teachers: each seed's
+    /// teacher; commit both beside the page) are rewritten after every run;
+    /// rerunning the same command keeps the runs whose summary.json, or else
+    /// whose recorded summary, holds the same configuration and teacher, so
+    /// an interrupted table resumes, also without OUT.
     #[arg(long)]
     results: Option<PathBuf>,
     /// With --results: seeds per row (the config's seed, then seed + 1, ...).
@@ -185,26 +188,40 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
         } else {
             trainer::results::Reuse::MatchingRows
         };
+        // The page's runs in full and its teachers, beside it: what lets
+        // the command resume when --out is gone.
+        let record = if args.retrain {
+            trainer::ledger::RunRecord::fresh(page)
+        } else {
+            trainer::ledger::RunRecord::beside(page)?
+        };
         let write_page = |reports: &[trainer::TrainReport]| {
             let markdown = trainer::results::markdown(reports, &command, &plan);
             std::fs::write(page, markdown).map_err(|source| trainer::TrainError::Io {
                 action: "write",
                 path: page.clone(),
                 source,
-            })
+            })?;
+            record.save(&command, reports)
         };
         let reports = trainer::results::run(
             &config,
             &args.out,
             &plan,
             reuse,
+            Some(&record),
             progress.clone(),
             write_page,
         )?;
         if args.json {
             println!("{}", serde_json::to_string(&reports)?);
         } else {
-            println!("wrote {}", page.display());
+            println!(
+                "wrote {}, its run record {} and teachers {}",
+                page.display(),
+                record.file.display(),
+                record.teachers.display()
+            );
         }
         return Ok(());
     }

@@ -131,3 +131,29 @@ fn help_shows_examples() {
         );
     }
 }
+
+/// A run record (`PAGE.runs.json`) that cannot be parsed stops
+/// `--results` before any training, naming the file and the ways out.
+#[test]
+fn a_broken_run_record_is_refused_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("page.md");
+    std::fs::write(dir.path().join("page.runs.json"), "{\"runs\": 3}").unwrap();
+    let output = tandem(&[
+        "train",
+        "--preset",
+        "quick",
+        "--results",
+        page.to_str().unwrap(),
+        "--rows",
+        "w4a4",
+        "--out",
+        dir.path().join("runs").to_str().unwrap(),
+    ]);
+    let stderr = text(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("page.runs.json"), "{stderr}");
+    assert!(stderr.contains("--retrain"), "{stderr}");
+    assert!(!dir.path().join("runs").exists(), "it trained: {stderr}");
+    assert!(!page.exists());
+}

@@ -4,6 +4,7 @@
 
 use crate::error::TrainError;
 use safetensors::{tensor::TensorView, Dtype, SafeTensors};
+use sha2::{Digest, Sha256};
 use std::collections::{BTreeMap, HashMap};
 use std::path::Path;
 use tch::{nn::VarStore, Kind, Tensor};
@@ -73,6 +74,38 @@ pub fn load(vs: &VarStore, path: &Path) -> Result<(), TrainError> {
         }
         Ok(())
     })
+}
+
+/// SHA-256 (hex) of a checkpoint's weights: every tensor's name, shape and
+/// little-endian values, in name order. The metadata is left out: its order
+/// in the file varies from save to save, so two saves of the same weights
+/// differ byte for byte but not here.
+pub fn weights_digest(path: &Path) -> Result<String, TrainError> {
+    let bytes = read(path)?;
+    let file = SafeTensors::deserialize(&bytes).map_err(|e| TrainError::Checkpoint {
+        path: path.to_path_buf(),
+        message: format!("not a safetensors checkpoint: {e}"),
+    })?;
+    let mut names = file.names();
+    names.sort();
+    let mut hasher = Sha256::new();
+    for name in names {
+        let view = file.tensor(name).map_err(|e| TrainError::Checkpoint {
+            path: path.to_path_buf(),
+            message: format!("tensor {name}: {e}"),
+        })?;
+        // Lengths first, so that no two lists of fields hash alike.
+        hasher.update((name.len() as u64).to_le_bytes());
+        hasher.update(name.as_bytes());
+        hasher.update((view.shape().len() as u64).to_le_bytes());
+        for &dim in view.shape() {
+            hasher.update((dim as u64).to_le_bytes());
+        }
+        hasher.update(format!("{:?}", view.dtype()).as_bytes());
+        hasher.update((view.data().len() as u64).to_le_bytes());
+        hasher.update(view.data());
+    }
+    Ok(format!("{:x}", hasher.finalize()))
 }
 
 /// The metadata a checkpoint was saved with (empty when it has none).

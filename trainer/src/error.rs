@@ -32,6 +32,9 @@ pub enum TrainError {
         #[source]
         source: std::io::Error,
     },
+    /// The run record beside a results page cannot be parsed.
+    #[error("run record {}: {message}; mend it, delete it (its runs then train again) or pass --retrain", path.display())]
+    Record { path: PathBuf, message: String },
     #[error("checkpoint {}: {message}", path.display())]
     Checkpoint { path: PathBuf, message: String },
     #[error("the topology cannot be trained: {0}")]

@@ -27,6 +27,7 @@ pub mod distill;
 pub mod error;
 pub mod evaluate;
 pub mod export;
+pub mod ledger;
 pub mod method;
 pub mod net;
 pub mod pipeline;

@@ -74,6 +74,7 @@ pub fn train(
     let measured = Measured {
         teacher_accuracy: teacher.accuracy,
         teacher_seconds: teacher.seconds,
+        teacher_digest: teacher.digest.clone(),
         bn_free_float_accuracy: folded.accuracy,
         fold_max_abs_diff: folded.max_abs_diff,
         ptq_accuracy,
@@ -96,6 +97,9 @@ pub struct TeacherReport {
     /// The saved teacher (`out/teacher`): pass it as `teacher.checkpoint`
     /// to students that should share it.
     pub dir: PathBuf,
+    /// Its weights' SHA-256 ([`crate::checkpoint::weights_digest`]).
+    #[serde(default)]
+    pub digest: String,
 }
 
 /// Train only the BN teacher of `config` (or load its checkpoint) and save
@@ -114,6 +118,7 @@ pub fn train_teacher_only(
         accuracy: teacher.accuracy,
         seconds: teacher.seconds,
         dir: run.out.join("teacher"),
+        digest: teacher.digest,
     })
 }
 
@@ -199,6 +204,8 @@ struct TeacherStep {
     accuracy: f64,
     /// Training time (0 for a saved teacher).
     seconds: f64,
+    /// The saved weights' digest.
+    digest: String,
 }
 
 /// Train the teacher, or load the saved one; save it into `out/teacher`
@@ -222,7 +229,7 @@ fn teacher_step(run: &Run, data: &RunData, progress: &Progress) -> Result<Teache
             (teacher, seconds, config.seed.to_string())
         }
     };
-    save_teacher(&teacher, &run.out.join("teacher"), config, &seed)?;
+    let digest = save_teacher(&teacher, &run.out.join("teacher"), config, &seed)?;
     let accuracy = float_accuracy(&data.test, |x| teacher.forward(x, false));
     progress.say(&format!(
         "teacher: {:.2}% test accuracy ({seconds:.0} s)",
@@ -232,6 +239,7 @@ fn teacher_step(run: &Run, data: &RunData, progress: &Progress) -> Result<Teache
         net: teacher,
         accuracy,
         seconds,
+        digest,
     })
 }
 
@@ -498,6 +506,7 @@ fn layer_bits(config: &TrainConfig, specs: &[LayerSpec]) -> Vec<LayerBits> {
 struct Measured {
     teacher_accuracy: f64,
     teacher_seconds: f64,
+    teacher_digest: String,
     bn_free_float_accuracy: f64,
     fold_max_abs_diff: f64,
     ptq_accuracy: f64,
@@ -573,6 +582,7 @@ fn summarize(
         threads: run.threads,
         device: format!("{:?}", run.device),
         teacher_dir: run.out.join("teacher"),
+        teacher_digest: Some(measured.teacher_digest.clone()),
         model_dir: run.out.join("model"),
         stages: student.stages,
         finetune_loss: student.finetune_loss,

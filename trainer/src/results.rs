@@ -4,6 +4,7 @@
 
 use crate::config::TrainConfig;
 use crate::error::TrainError;
+use crate::ledger::RunRecord;
 use crate::method::Method;
 use crate::pipeline::train;
 use crate::progress::Progress;
@@ -147,14 +148,20 @@ pub fn cell_dir(out: &Path, seed: u64, cell: &Cell) -> PathBuf {
 
 /// Train every cell of `plan`: per seed one teacher (trained by that
 /// seed's first cell, distilled by all its others), then each method at
-/// each bit-width, with the naive PTQ baseline. `on_cell` sees the reports
-/// finished so far after each one, so a caller can save partial results
-/// of a long run.
+/// each bit-width, with the naive PTQ baseline. With
+/// [`Reuse::MatchingRows`] a cell is kept instead when its folder, or else
+/// `record` (the page's run record, [`crate::ledger`]), holds a finished
+/// run of the same configuration that distilled the seed's teacher (same
+/// weights digest); each seed's teacher is copied into `record` and taken
+/// from there when its folder is gone. `on_cell` sees the reports finished
+/// so far after each one, so a caller can save partial results of a long
+/// run.
 pub fn run(
     base: &TrainConfig,
     out: &Path,
     plan: &ResultsPlan,
     reuse: Reuse,
+    record: Option<&RunRecord>,
     progress: impl Into<Progress>,
     mut on_cell: impl FnMut(&[TrainReport]) -> Result<(), TrainError>,
 ) -> Result<Vec<TrainReport>, TrainError> {
@@ -162,75 +169,293 @@ pub fn run(
     for note in overridden_settings(base, plan) {
         progress.say(&format!("note: {note}"));
     }
-    let mut reports: Vec<TrainReport> = Vec::new();
-    // Per seed: the teacher its cells share, and whether it is a new one
-    // (then no later cell of the seed may be kept).
-    let mut teachers: BTreeMap<usize, (PathBuf, Reuse)> = BTreeMap::new();
+    let recorded = record.map_or(&[][..], |record| record.runs.as_slice());
     let cells = plan.cells();
-    for (number, cell) in cells.iter().enumerate() {
-        let seed = base.seed.wrapping_add(cell.seed_index as u64);
-        let mut config = base.clone();
-        config.seed = seed;
-        config.wbits = cell.w_bits;
-        config.abits = cell.a_bits;
-        config.method = cell.method;
-        // Every method is a cell of its own; a QAT baseline inside each
-        // would train the `qat` cell again.
-        config.baselines.qat = false;
-        config.out = Some(cell_dir(out, seed, cell));
-        let mut cell_reuse = reuse;
-        if let Some((teacher, seed_reuse)) = teachers.get(&cell.seed_index) {
-            config.teacher.checkpoint = Some(teacher.clone());
-            if *seed_reuse == Reuse::Never {
-                cell_reuse = Reuse::Never;
-            }
-        }
+    let mut reports: Vec<TrainReport> = Vec::new();
+    let mut teachers: BTreeMap<usize, SeedTeacher> = BTreeMap::new();
+    // Seeds whose recorded runs turned out to distill another teacher than
+    // the one trained again for them: every cell of theirs trains anew.
+    let mut retrained_seeds: Vec<usize> = Vec::new();
+    let mut number = 0;
+    while number < cells.len() {
+        let cell = cells[number];
+        let config = cell_config(base, out, &cell, teachers.get(&cell.seed_index));
         progress.say(&format!(
-            "== {}/{}: W{}A{} {} seed {seed} ==",
+            "== {}/{}: W{}A{} {} seed {} ==",
             number + 1,
             cells.len(),
             cell.w_bits,
             cell.a_bits,
-            cell.method
+            cell.method,
+            config.seed
         ));
-        let finished = match cell_reuse {
-            Reuse::MatchingRows => finished_row(&config),
-            Reuse::Never => Err("reuse is off".to_string()),
+        let teacher = teachers.get(&cell.seed_index);
+        let kept = if reuse == Reuse::Never || retrained_seeds.contains(&cell.seed_index) {
+            Err(None)
+        } else if teacher.is_some_and(|teacher| teacher.fresh) {
+            // A new teacher replaces the one the seed's later cells were
+            // distilled from (said when it was trained).
+            Err(None)
+        } else {
+            reusable(&config, recorded, teacher).map_err(Some)
         };
-        let trains_teacher = config.teacher.checkpoint.is_none();
-        let report = match finished {
-            Ok(report) => {
+        let report = match kept {
+            Ok((report, found)) => {
                 progress.say(&format!(
-                    "reusing the finished run in {} (same configuration)",
-                    config.out.as_deref().unwrap_or(out).display()
+                    "reusing the finished run {} (same configuration, same teacher)",
+                    match found {
+                        Found::Folder =>
+                            format!("in {}", config.out.as_deref().unwrap_or(out).display()),
+                        Found::Record => "of the run record (its folder is gone)".to_string(),
+                    }
                 ));
+                if teacher.is_none() {
+                    let teacher = SeedTeacher::kept(&config, &report, found);
+                    teacher.keep_copy(record)?;
+                    teachers.insert(cell.seed_index, teacher);
+                }
                 report
             }
             Err(why) => {
-                if cell_reuse == Reuse::MatchingRows {
+                if let Some(why) = why {
                     progress.say(&format!("training this cell: {why}"));
-                    if trains_teacher {
-                        // A new teacher replaces the one the seed's later
-                        // cells were distilled from, so none of them may be
-                        // kept.
-                        progress.say(
-                            "a new teacher is trained, so every later cell of this seed is trained again too",
-                        );
+                }
+                match teachers.get_mut(&cell.seed_index) {
+                    None => {
+                        if reuse == Reuse::MatchingRows {
+                            progress.say(
+                                "a new teacher is trained, so every later cell of this seed is trained again too",
+                            );
+                        }
+                        let report = train(&config, progress.clone())?;
+                        let teacher = SeedTeacher::trained(&config, &report);
+                        teacher.keep_copy(record)?;
+                        teachers.insert(cell.seed_index, teacher);
+                        report
+                    }
+                    Some(teacher) => {
+                        if !teacher.restore(record, &progress)? {
+                            // Start the seed over with the teacher its first
+                            // cell trains.
+                            retrained_seeds.push(cell.seed_index);
+                            teachers.remove(&cell.seed_index);
+                            reports.retain(|report| report.seed != config.seed);
+                            number = cells
+                                .iter()
+                                .position(|c| c.seed_index == cell.seed_index)
+                                .expect("the cell's seed has cells");
+                            continue;
+                        }
+                        teacher.keep_copy(record)?;
+                        train(&config, progress.clone())?
                     }
                 }
-                if trains_teacher {
-                    cell_reuse = Reuse::Never;
-                }
-                train(&config, progress.clone())?
             }
         };
-        teachers
-            .entry(cell.seed_index)
-            .or_insert_with(|| (report.teacher_dir.clone(), cell_reuse));
         reports.push(report);
         on_cell(&reports)?;
+        number += 1;
     }
     Ok(reports)
+}
+
+/// The configuration `cell` trains with: `base` at the cell's seed,
+/// bit-widths and method, in its own folder, distilling the seed's teacher
+/// when there is one already.
+fn cell_config(
+    base: &TrainConfig,
+    out: &Path,
+    cell: &Cell,
+    teacher: Option<&SeedTeacher>,
+) -> TrainConfig {
+    let seed = base.seed.wrapping_add(cell.seed_index as u64);
+    let mut config = base.clone();
+    config.seed = seed;
+    config.wbits = cell.w_bits;
+    config.abits = cell.a_bits;
+    config.method = cell.method;
+    // Every method is a cell of its own; a QAT baseline inside each would
+    // train the `qat` cell again.
+    config.baselines.qat = false;
+    config.out = Some(cell_dir(out, seed, cell));
+    if let Some(teacher) = teacher {
+        config.teacher.checkpoint = Some(teacher.dir.clone());
+    }
+    config
+}
+
+/// Where a kept run was found.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Found {
+    /// In the cell's folder (`summary.json`, model and teacher there).
+    Folder,
+    /// Only in the run record: the folder is gone.
+    Record,
+}
+
+/// The teacher a seed's cells share.
+struct SeedTeacher {
+    /// The seed's first cell, which trains the teacher: trains it again
+    /// when only the record of its runs is left.
+    first: TrainConfig,
+    /// Its folder: `teacher.checkpoint` of the seed's later cells.
+    dir: PathBuf,
+    /// Its weights' digest (none for a summary written before digests).
+    digest: Option<String>,
+    /// Whether `dir` holds it now (one known from the record alone is not
+    /// there until trained again).
+    on_disk: bool,
+    /// Trained anew in this run: no later cell of the seed may be kept.
+    fresh: bool,
+}
+
+impl SeedTeacher {
+    fn trained(first: &TrainConfig, report: &TrainReport) -> SeedTeacher {
+        SeedTeacher {
+            first: first.clone(),
+            dir: report.teacher_dir.clone(),
+            digest: report.teacher_digest.clone(),
+            on_disk: true,
+            fresh: true,
+        }
+    }
+
+    fn kept(first: &TrainConfig, report: &TrainReport, found: Found) -> SeedTeacher {
+        let on_disk = found == Found::Folder
+            || (report.teacher_digest.is_some()
+                && teacher_digest(&report.teacher_dir).ok() == report.teacher_digest);
+        SeedTeacher {
+            first: first.clone(),
+            dir: report.teacher_dir.clone(),
+            digest: report.teacher_digest.clone(),
+            on_disk,
+            fresh: false,
+        }
+    }
+
+    /// Copy the teacher into `record` when it is on disk.
+    fn keep_copy(&self, record: Option<&RunRecord>) -> Result<(), TrainError> {
+        match (record, &self.digest) {
+            (Some(record), Some(digest)) if self.on_disk => record.keep_teacher(
+                self.first.seed,
+                &crate::teacher::checkpoint_file(&self.dir),
+                digest,
+            ),
+            _ => Ok(()),
+        }
+    }
+
+    /// Make sure the teacher is in `dir`: copied back from `record` when
+    /// the copy there has the recorded weights, or else trained again from
+    /// its first cell's configuration. `false` when the teacher trained
+    /// again differs from the recorded one, so the seed's recorded runs
+    /// distilled another teacher.
+    fn restore(
+        &mut self,
+        record: Option<&RunRecord>,
+        progress: &Progress,
+    ) -> Result<bool, TrainError> {
+        if self.on_disk {
+            return Ok(true);
+        }
+        if let (Some(record), Some(digest)) = (record, &self.digest) {
+            let copy = record.teacher_copy(self.first.seed);
+            if crate::checkpoint::weights_digest(&copy).is_ok_and(|kept| &kept == digest) {
+                crate::ledger::copy_file(&copy, &crate::teacher::checkpoint_file_in(&self.dir))?;
+                progress.say(&format!(
+                    "the teacher of seed {} is back in {} from the record's copy {}",
+                    self.first.seed,
+                    self.dir.display(),
+                    copy.display()
+                ));
+                self.on_disk = true;
+                return Ok(true);
+            }
+        }
+        progress.say(&format!(
+            "the teacher of seed {} is gone, its runs only recorded: training it again with the same seed and settings",
+            self.first.seed
+        ));
+        let trained = crate::pipeline::train_teacher_only(&self.first, progress.clone())?;
+        let short = |digest: &str| digest.chars().take(12).collect::<String>();
+        let recorded = self.digest.as_deref().unwrap_or("none");
+        if Some(&trained.digest) != self.digest.as_ref() || trained.dir != self.dir {
+            progress.say(&format!(
+                "the teacher trained again (weights {}) is not the recorded one ({}): every run of seed {} is trained again",
+                short(&trained.digest),
+                short(recorded),
+                self.first.seed
+            ));
+            return Ok(false);
+        }
+        progress.say(&format!(
+            "the teacher trained again is the recorded one (weights {}): its recorded runs stand",
+            short(recorded)
+        ));
+        self.on_disk = true;
+        Ok(true)
+    }
+}
+
+/// The weights digest of the teacher in `dir`.
+fn teacher_digest(dir: &Path) -> Result<String, TrainError> {
+    crate::checkpoint::weights_digest(&crate::teacher::checkpoint_file(dir))
+}
+
+/// A finished run of `config` to keep instead of training it, from its
+/// folder or else from `recorded`, or why there is none. `teacher` is the
+/// seed's teacher when `config` is not the seed's first cell: the run must
+/// have distilled it (the same weights digest).
+fn reusable(
+    config: &TrainConfig,
+    recorded: &[TrainReport],
+    teacher: Option<&SeedTeacher>,
+) -> Result<(TrainReport, Found), String> {
+    let same_teacher = |report: &TrainReport| match teacher {
+        None => report.teacher_digest.is_some(),
+        Some(teacher) => teacher.digest.is_some() && report.teacher_digest == teacher.digest,
+    };
+    let in_folder = finished_row(config).and_then(|mut report| {
+        // Summaries written before digests: the teacher copy beside the
+        // run tells.
+        if report.teacher_digest.is_none() {
+            let digest = teacher_digest(&report.teacher_dir).map_err(|error| error.to_string())?;
+            report.teacher_digest = Some(digest);
+        }
+        Ok(report)
+    });
+    let folder_why = match in_folder {
+        Ok(report) if same_teacher(&report) => return Ok((report, Found::Folder)),
+        Ok(_) => "the run in its folder distilled another teacher".to_string(),
+        Err(why) => why,
+    };
+    let Some(record) = recorded
+        .iter()
+        .find(|report| same_settings(&report.config, config))
+    else {
+        return Err(folder_why);
+    };
+    if record.logit_mismatches > 0 {
+        return Err(format!(
+            "{folder_why}; its recorded run has logit mismatches"
+        ));
+    }
+    if !same_teacher(record) {
+        return Err(format!(
+            "{folder_why}; its recorded run distilled another teacher"
+        ));
+    }
+    Ok((record.clone(), Found::Record))
+}
+
+/// Whether two configurations train the same thing: where each value came
+/// from (preset, file, flag) does not matter; the values do.
+fn same_settings(a: &TrainConfig, b: &TrainConfig) -> bool {
+    let settings = |config: &TrainConfig| TrainConfig {
+        origins: Default::default(),
+        ..config.clone()
+    };
+    settings(a) == settings(b)
 }
 
 /// What a results run sets in every cell over `base`, in words, when
@@ -277,13 +502,7 @@ pub fn finished_row(config: &TrainConfig) -> Result<TrainReport, String> {
             summary.display()
         )
     })?;
-    // Where each value came from (preset, file, flag) does not matter; the
-    // values do.
-    let settings = |config: &TrainConfig| TrainConfig {
-        origins: Default::default(),
-        ..config.clone()
-    };
-    if settings(&report.config) != settings(config) {
+    if !same_settings(&report.config, config) {
         return Err(format!(
             "{} was trained with a different configuration",
             summary.display()
@@ -766,39 +985,7 @@ mod tests {
     }
 
     fn report(bits: u8, method: Method, seed: u64, accuracy: f64) -> TrainReport {
-        let config = TrainConfig::preset(crate::Preset::Quick);
-        TrainReport {
-            dataset: "fashion-mnist".into(),
-            preset: "quick".into(),
-            width: config.width,
-            w_bits: bits,
-            a_bits: bits,
-            first_last_w_bits: 8,
-            seed,
-            method,
-            train_images: 60_000,
-            test_images: 10_000,
-            teacher_accuracy: 0.9 + seed as f64 * 0.001,
-            bn_free_float_accuracy: 0.9,
-            fold_max_abs_diff: 0.0,
-            ptq_accuracy: 0.5,
-            qat_accuracy: None,
-            student_accuracy: accuracy,
-            logit_mismatches: 0,
-            train_seconds: 1.0,
-            teacher_seconds: 0.0,
-            student_seconds: 1.0,
-            qat_seconds: None,
-            total_seconds: 1.0,
-            threads: 2,
-            device: "Cpu".into(),
-            teacher_dir: PathBuf::from("t"),
-            model_dir: PathBuf::from("m"),
-            stages: Vec::new(),
-            finetune_loss: None,
-            phase_losses: Vec::new(),
-            config,
-        }
+        crate::summary::sample_report(bits, method, seed, accuracy)
     }
 
     #[test]

@@ -48,6 +48,12 @@ pub struct TrainReport {
     pub threads: usize,
     pub device: String,
     pub teacher_dir: PathBuf,
+    /// SHA-256 of the teacher's weights
+    /// ([`crate::checkpoint::weights_digest`]): tells whether two runs
+    /// distilled the same teacher after its folder is gone (summaries
+    /// written before it existed have none).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub teacher_digest: Option<String>,
     pub model_dir: PathBuf,
     /// Per progressive stage: layer name, activation scale chosen, last
     /// training loss (empty for methods without stages).
@@ -82,6 +88,46 @@ pub struct StageReport {
     /// Wall-clock seconds of the stage: calibration, training, freezing
     /// (not the test-accuracy measurement).
     pub seconds: f64,
+}
+
+/// A report of a quick-preset run at `bits` (weights and activations) with
+/// made-up figures, for tests of what is built from reports.
+#[cfg(test)]
+pub(crate) fn sample_report(bits: u8, method: Method, seed: u64, accuracy: f64) -> TrainReport {
+    let config = TrainConfig::preset(crate::Preset::Quick);
+    TrainReport {
+        dataset: "fashion-mnist".into(),
+        preset: "quick".into(),
+        width: config.width,
+        w_bits: bits,
+        a_bits: bits,
+        first_last_w_bits: 8,
+        seed,
+        method,
+        train_images: 60_000,
+        test_images: 10_000,
+        teacher_accuracy: 0.9 + seed as f64 * 0.001,
+        bn_free_float_accuracy: 0.9,
+        fold_max_abs_diff: 0.0,
+        ptq_accuracy: 0.5,
+        qat_accuracy: None,
+        student_accuracy: accuracy,
+        logit_mismatches: 0,
+        train_seconds: 1.0,
+        teacher_seconds: 0.0,
+        student_seconds: 1.0,
+        qat_seconds: None,
+        total_seconds: 1.0,
+        threads: 2,
+        device: "Cpu".into(),
+        teacher_dir: PathBuf::from("t"),
+        teacher_digest: None,
+        model_dir: PathBuf::from("m"),
+        stages: Vec::new(),
+        finetune_loss: None,
+        phase_losses: Vec::new(),
+        config,
+    }
 }
 
 fn progressive() -> Method {

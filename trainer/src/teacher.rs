@@ -215,6 +215,12 @@ pub fn checkpoint_file(path: &Path) -> PathBuf {
     }
 }
 
+/// The checkpoint file a teacher directory `dir` holds once saved (whether
+/// or not it is there yet).
+pub fn checkpoint_file_in(dir: &Path) -> PathBuf {
+    dir.join(TEACHER_FILE)
+}
+
 /// A saved teacher a run will distill, checked against what the run asks
 /// for.
 #[derive(Debug, Clone)]
@@ -269,18 +275,21 @@ impl SavedTeacher {
 }
 
 /// Save `teacher` into the directory `dir`, recording what it was trained
-/// for and with which seed.
+/// for and with which seed; returns the saved weights' digest
+/// ([`checkpoint::weights_digest`]).
 pub fn save_teacher(
     teacher: &Teacher,
     dir: &Path,
     config: &TrainConfig,
     seed: &str,
-) -> Result<(), TrainError> {
+) -> Result<String, TrainError> {
     std::fs::create_dir_all(dir).map_err(|source| TrainError::Io {
         action: "create the directory",
         path: dir.to_path_buf(),
         source,
     })?;
     let metadata = TeacherShape::of(config)?.metadata(seed);
-    checkpoint::save(&teacher.vs, &dir.join(TEACHER_FILE), metadata)
+    let file = checkpoint_file_in(dir);
+    checkpoint::save(&teacher.vs, &file, metadata)?;
+    checkpoint::weights_digest(&file)
 }

@@ -229,19 +229,24 @@ fn results_rows_resume_only_with_the_same_configuration() {
         rows: parse_rows("w4a4,w2a2", 1).unwrap(),
         methods: vec![trainer::Method::Progressive],
     };
+    type OnCell<'a> = &'a mut dyn FnMut(&[trainer::TrainReport]) -> Result<(), trainer::TrainError>;
+    let resume_seeing = |on_cell: OnCell| {
+        run(
+            &base,
+            out.path(),
+            &bits,
+            Reuse::MatchingRows,
+            None,
+            false,
+            on_cell,
+        )
+        .unwrap()
+    };
     let mut seen = Vec::new();
-    let first = run(
-        &base,
-        out.path(),
-        &bits,
-        Reuse::MatchingRows,
-        false,
-        |rows| {
-            seen.push(rows.len());
-            Ok(())
-        },
-    )
-    .unwrap();
+    let first = resume_seeing(&mut |rows| {
+        seen.push(rows.len());
+        Ok(())
+    });
     assert_eq!(seen, [1, 2]);
     assert_eq!(
         first[1].config.teacher.checkpoint.as_ref(),
@@ -255,10 +260,8 @@ fn results_rows_resume_only_with_the_same_configuration() {
     assert!(!complete.contains("Incomplete") && complete.contains("| W2A2 |"));
 
     // Same configuration: nothing trains, the reports come back as saved.
-    let again = run(&base, out.path(), &bits, Reuse::MatchingRows, false, |_| {
-        Ok(())
-    })
-    .unwrap();
+    let resume = || resume_seeing(&mut |_| Ok(()));
+    let again = resume();
     assert_eq!(as_json(&again), as_json(&first));
 
     // A row with a changed configuration is not finished.
@@ -275,12 +278,103 @@ fn results_rows_resume_only_with_the_same_configuration() {
             .join(format!("seed-{seed}/w4a4/progressive/summary.json")),
     )
     .unwrap();
-    let retrained = run(&base, out.path(), &bits, Reuse::MatchingRows, false, |_| {
-        Ok(())
-    })
-    .unwrap();
+    let retrained = resume();
     assert_ne!(retrained[0].total_seconds, first[0].total_seconds);
     assert_ne!(retrained[1].total_seconds, first[1].total_seconds);
+}
+
+/// The run record lets `tandem train --results` resume without its folder:
+/// fully recorded seeds train nothing; a seed with cells left takes its
+/// teacher from the record's copy, or else trains it again and keeps its
+/// recorded runs only when the new teacher's weights are the recorded ones.
+#[test]
+fn results_resume_from_the_record_when_the_folder_is_gone() {
+    use std::sync::{Arc, Mutex};
+    use trainer::ledger::RunRecord;
+    use trainer::results::{run, ResultsPlan, Reuse};
+    use trainer::Method::{BitProgressive, Progressive, Qat};
+    let Some((_training, out)) = training_setup() else {
+        return;
+    };
+    let base = tiny_config(out.path(), 200, 100);
+    let runs = out.path().join("runs");
+    let page = out.path().join("page.md");
+    let plan = |methods: Vec<trainer::Method>| ResultsPlan {
+        rows: trainer::results::parse_rows("w4a4", 1).unwrap(),
+        methods,
+    };
+    let lines = Arc::new(Mutex::new(Vec::<String>::new()));
+    let said = |text: &str| lines.lock().unwrap().iter().any(|line| line.contains(text));
+    let resume = |plan: &ResultsPlan, record: &RunRecord| {
+        lines.lock().unwrap().clear();
+        let sink = Arc::clone(&lines);
+        let progress = trainer::Progress::lines(move |line| sink.lock().unwrap().push(line.into()));
+        run(
+            &base,
+            &runs,
+            plan,
+            Reuse::MatchingRows,
+            Some(record),
+            progress,
+            |reports| record.save("tandem train ...", reports),
+        )
+        .unwrap()
+    };
+    let as_json = |reports: &[trainer::TrainReport]| serde_json::to_string(reports).unwrap();
+    let two = plan(vec![Progressive, Qat]);
+    let first = resume(&two, &RunRecord::beside(&page).unwrap());
+    let digest = first[0].teacher_digest.clone().expect("a digest");
+    assert_eq!(first[1].teacher_digest.as_ref(), Some(&digest));
+    let record = RunRecord::beside(&page).unwrap();
+    assert_eq!(as_json(&record.runs), as_json(&first));
+    let copy = record.teacher_copy(base.seed);
+    assert_eq!(trainer::checkpoint::weights_digest(&copy).unwrap(), digest);
+
+    // Every cell recorded: nothing trains, so nothing is written.
+    std::fs::remove_dir_all(&runs).unwrap();
+    assert_eq!(as_json(&resume(&two, &record)), as_json(&first));
+    assert!(!runs.exists());
+
+    // A cell more: the teacher comes back from the record's copy, and the
+    // recorded cells stand beside the new one, which distills it.
+    let three = plan(vec![Progressive, Qat, BitProgressive]);
+    let grown = resume(&three, &record);
+    assert!(said("from the record's copy"));
+    assert_eq!(as_json(&grown[..2]), as_json(&first));
+    assert_eq!(grown[2].teacher_digest.as_ref(), Some(&digest));
+    assert_eq!(
+        grown[2].config.teacher.checkpoint.as_ref(),
+        Some(&first[0].teacher_dir)
+    );
+
+    // No copy either: the teacher trains again, comes out the same (same
+    // machine, seed and threads), and the recorded cells stand.
+    std::fs::remove_dir_all(&runs).unwrap();
+    std::fs::remove_file(&copy).unwrap();
+    let two_recorded = RunRecord {
+        runs: grown[..2].to_vec(),
+        ..record.clone()
+    };
+    let again = resume(&three, &two_recorded);
+    assert!(said("is the recorded one"), "{:?}", lines.lock().unwrap());
+    assert_eq!(as_json(&again[..2]), as_json(&first));
+    assert_ne!(again[2].total_seconds, grown[2].total_seconds);
+
+    // A record whose teacher the retrained one does not match is not kept:
+    // the whole seed trains again.
+    std::fs::remove_dir_all(&runs).unwrap();
+    std::fs::remove_file(&copy).unwrap();
+    let mut other_teacher = two_recorded.clone();
+    for report in &mut other_teacher.runs {
+        report.teacher_digest = Some("0".repeat(64));
+    }
+    let retrained = resume(&three, &other_teacher);
+    assert!(said("is not the recorded one"));
+    assert_eq!(retrained.len(), 3);
+    for (new, old) in retrained.iter().zip(&grown) {
+        assert_eq!(new.teacher_digest.as_ref(), Some(&digest));
+        assert_ne!(new.total_seconds, old.total_seconds);
+    }
 }
 
 /// Without a terminal every part of a run still reports: the teacher per
