@@ -774,6 +774,14 @@ fn paired_table(page: &mut String, reports: &[TrainReport], plan: &ResultsPlan) 
     if !plan.methods.contains(&REFERENCE) || others.is_empty() {
         return;
     }
+    let rows: Vec<String> = rows_of(plan)
+        .into_iter()
+        .filter_map(|bits| paired_row(reports, bits, &others))
+        .collect();
+    // Nothing to compare yet (no QAT run, or none beside it).
+    if rows.is_empty() {
+        return;
+    }
     let _ = writeln!(
         page,
         "\n## Against all-at-once QAT, seed by seed\n\n\
@@ -791,37 +799,41 @@ fn paired_table(page: &mut String, reports: &[TrainReport], plan: &ResultsPlan) 
     }
     let _ = writeln!(page, "{header}");
     let _ = writeln!(page, "{rule}");
-    for bits in rows_of(plan) {
-        let mut row = format!("| W{}A{} |", bits.0, bits.1);
-        let mut any = false;
-        for &method in &others {
-            let differences = paired_differences(reports, bits, method);
-            let Some(spread) = Spread::of(&differences) else {
-                row.push_str(" - |");
-                continue;
-            };
-            any = true;
-            let verdict = if spread.runs < 2 {
-                // One seed has no spread to compare with.
-                let sign = match spread.mean {
-                    m if m > 0.0 => "ahead",
-                    m if m < 0.0 => "behind",
-                    _ => "equal",
-                };
-                format!("{sign} (1 seed)")
-            } else if spread.mean.abs() <= spread.std {
-                "tie".to_string()
-            } else if spread.mean > 0.0 {
-                "**ahead**".to_string()
-            } else {
-                "**behind**".to_string()
-            };
-            let _ = write!(row, " {}: {verdict} |", spread.difference_cell());
-        }
-        if any {
-            let _ = writeln!(page, "{row}");
-        }
+    for row in rows {
+        let _ = writeln!(page, "{row}");
     }
+}
+
+/// One bit-width's row of the comparison with QAT, or `None` when no
+/// method of `others` has a seed with QAT beside it.
+fn paired_row(reports: &[TrainReport], bits: (u8, u8), others: &[Method]) -> Option<String> {
+    let mut row = format!("| W{}A{} |", bits.0, bits.1);
+    let mut any = false;
+    for &method in others {
+        let differences = paired_differences(reports, bits, method);
+        let Some(spread) = Spread::of(&differences) else {
+            row.push_str(" - |");
+            continue;
+        };
+        any = true;
+        let verdict = if spread.runs < 2 {
+            // One seed has no spread to compare with.
+            let sign = match spread.mean {
+                m if m > 0.0 => "ahead",
+                m if m < 0.0 => "behind",
+                _ => "equal",
+            };
+            format!("{sign} (1 seed)")
+        } else if spread.mean.abs() <= spread.std {
+            "tie".to_string()
+        } else if spread.mean > 0.0 {
+            "**ahead**".to_string()
+        } else {
+            "**behind**".to_string()
+        };
+        let _ = write!(row, " {}: {verdict} |", spread.difference_cell());
+    }
+    any.then_some(row)
 }
 
 /// Every run: accuracy, mismatches and training seconds.
@@ -1031,6 +1043,11 @@ mod tests {
         };
         let page = markdown(&reports[..2], "tandem train ...", &one_seed);
         assert!(page.contains("| W2A2 | +0.30: ahead (1 seed) |"), "{page}");
+
+        // No QAT run yet: no comparison, not an empty table.
+        let page = markdown(&reports[..1], "tandem train ...", &one_seed);
+        assert!(page.contains("| W2A2 | 1 |"), "{page}");
+        assert!(!page.contains("Against all-at-once QAT"), "{page}");
     }
 
     #[test]
