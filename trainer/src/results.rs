@@ -169,17 +169,19 @@ pub fn run(
     for note in overridden_settings(base, plan) {
         progress.say(&format!("note: {note}"));
     }
-    let recorded = record.map_or(&[][..], |record| record.runs.as_slice());
     let cells = plan.cells();
     let mut reports: Vec<TrainReport> = Vec::new();
-    let mut teachers: BTreeMap<usize, SeedTeacher> = BTreeMap::new();
-    // Seeds whose recorded runs turned out to distill another teacher than
-    // the one trained again for them: every cell of theirs trains anew.
-    let mut retrained_seeds: Vec<usize> = Vec::new();
+    let mut seeds = SeedTeachers {
+        reuse,
+        record,
+        progress: progress.clone(),
+        teachers: BTreeMap::new(),
+        retrained: Vec::new(),
+    };
     let mut number = 0;
     while number < cells.len() {
         let cell = cells[number];
-        let config = cell_config(base, out, &cell, teachers.get(&cell.seed_index));
+        let config = cell_config(base, out, &cell, seeds.teachers.get(&cell.seed_index));
         progress.say(&format!(
             "== {}/{}: W{}A{} {} seed {} ==",
             number + 1,
@@ -189,74 +191,111 @@ pub fn run(
             cell.method,
             config.seed
         ));
-        let teacher = teachers.get(&cell.seed_index);
-        let kept = if reuse == Reuse::Never || retrained_seeds.contains(&cell.seed_index) {
-            Err(None)
-        } else if teacher.is_some_and(|teacher| teacher.fresh) {
-            // A new teacher replaces the one the seed's later cells were
-            // distilled from (said when it was trained).
-            Err(None)
-        } else {
-            reusable(&config, recorded, teacher).map_err(Some)
-        };
-        let report = match kept {
-            Ok((report, found)) => {
-                progress.say(&format!(
-                    "reusing the finished run {} (same configuration, same teacher)",
-                    match found {
-                        Found::Folder =>
-                            format!("in {}", config.out.as_deref().unwrap_or(out).display()),
-                        Found::Record => "of the run record (its folder is gone)".to_string(),
-                    }
-                ));
-                if teacher.is_none() {
-                    let teacher = SeedTeacher::kept(&config, &report, found);
-                    teacher.keep_copy(record)?;
-                    teachers.insert(cell.seed_index, teacher);
-                }
-                report
-            }
-            Err(why) => {
-                if let Some(why) = why {
-                    progress.say(&format!("training this cell: {why}"));
-                }
-                match teachers.get_mut(&cell.seed_index) {
-                    None => {
-                        if reuse == Reuse::MatchingRows {
-                            progress.say(
-                                "a new teacher is trained, so every later cell of this seed is trained again too",
-                            );
-                        }
-                        let report = train(&config, progress.clone())?;
-                        let teacher = SeedTeacher::trained(&config, &report);
-                        teacher.keep_copy(record)?;
-                        teachers.insert(cell.seed_index, teacher);
-                        report
-                    }
-                    Some(teacher) => {
-                        if !teacher.restore(record, &progress)? {
-                            // Start the seed over with the teacher its first
-                            // cell trains.
-                            retrained_seeds.push(cell.seed_index);
-                            teachers.remove(&cell.seed_index);
-                            reports.retain(|report| report.seed != config.seed);
-                            number = cells
-                                .iter()
-                                .position(|c| c.seed_index == cell.seed_index)
-                                .expect("the cell's seed has cells");
-                            continue;
-                        }
-                        teacher.keep_copy(record)?;
-                        train(&config, progress.clone())?
-                    }
-                }
-            }
+        let Some(report) = seeds.cell_report(&cell, &config)? else {
+            // The seed starts over with the teacher its first cell trains.
+            reports.retain(|report| report.seed != config.seed);
+            number = cells
+                .iter()
+                .position(|c| c.seed_index == cell.seed_index)
+                .expect("the cell's seed has cells");
+            continue;
         };
         reports.push(report);
         on_cell(&reports)?;
         number += 1;
     }
     Ok(reports)
+}
+
+/// The teachers of a results run's seeds, and how each cell is kept or
+/// trained against them.
+struct SeedTeachers<'a> {
+    reuse: Reuse,
+    record: Option<&'a RunRecord>,
+    progress: Progress,
+    teachers: BTreeMap<usize, SeedTeacher>,
+    /// Seeds whose recorded runs turned out to distill another teacher than
+    /// the one trained again for them: every cell of theirs trains anew.
+    retrained: Vec<usize>,
+}
+
+impl SeedTeachers<'_> {
+    /// The report of `cell` (configured as `config`): kept from its folder
+    /// or the record, or trained. `None` when the seed's teacher, trained
+    /// again, is not the one its recorded runs distilled, so the seed must
+    /// start over.
+    fn cell_report(
+        &mut self,
+        cell: &Cell,
+        config: &TrainConfig,
+    ) -> Result<Option<TrainReport>, TrainError> {
+        let recorded = self.record.map_or(&[][..], |record| record.runs.as_slice());
+        let teacher = self.teachers.get(&cell.seed_index);
+        let kept = if self.reuse == Reuse::Never || self.retrained.contains(&cell.seed_index) {
+            Err(None)
+        } else if teacher.is_some_and(|teacher| teacher.fresh) {
+            // A new teacher replaces the one the seed's later cells were
+            // distilled from (said when it was trained).
+            Err(None)
+        } else {
+            reusable(config, recorded, teacher).map_err(Some)
+        };
+        match kept {
+            Ok((report, found)) => {
+                self.progress.say(&format!(
+                    "reusing the finished run {} (same configuration, same teacher)",
+                    match found {
+                        Found::Folder => format!(
+                            "in {}",
+                            config.out.as_deref().unwrap_or(Path::new(".")).display()
+                        ),
+                        Found::Record => "of the run record (its folder is gone)".to_string(),
+                    }
+                ));
+                if teacher.is_none() {
+                    let teacher = SeedTeacher::kept(config, &report, found);
+                    teacher.keep_copy(self.record)?;
+                    self.teachers.insert(cell.seed_index, teacher);
+                }
+                Ok(Some(report))
+            }
+            Err(why) => {
+                if let Some(why) = why {
+                    self.progress.say(&format!("training this cell: {why}"));
+                }
+                self.train_cell(cell, config)
+            }
+        }
+    }
+
+    /// Train `cell`: its seed's first cell trains the teacher; a later one
+    /// distills it, restored first when only the record holds it.
+    fn train_cell(
+        &mut self,
+        cell: &Cell,
+        config: &TrainConfig,
+    ) -> Result<Option<TrainReport>, TrainError> {
+        let progress = &self.progress;
+        let Some(teacher) = self.teachers.get_mut(&cell.seed_index) else {
+            if self.reuse == Reuse::MatchingRows {
+                progress.say(
+                    "a new teacher is trained, so every later cell of this seed is trained again too",
+                );
+            }
+            let report = train(config, progress.clone())?;
+            let teacher = SeedTeacher::trained(config, &report);
+            teacher.keep_copy(self.record)?;
+            self.teachers.insert(cell.seed_index, teacher);
+            return Ok(Some(report));
+        };
+        if !teacher.restore(self.record, progress)? {
+            self.retrained.push(cell.seed_index);
+            self.teachers.remove(&cell.seed_index);
+            return Ok(None);
+        }
+        teacher.keep_copy(self.record)?;
+        Ok(Some(train(config, progress.clone())?))
+    }
 }
 
 /// The configuration `cell` trains with: `base` at the cell's seed,
