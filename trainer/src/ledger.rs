@@ -93,11 +93,18 @@ impl RunRecord {
         checkpoint: &Path,
         digest: &str,
     ) -> Result<(), TrainError> {
-        let copy = self.teacher_copy(seed);
-        if crate::checkpoint::weights_digest(&copy).is_ok_and(|kept| kept == digest) {
+        if self.kept_teacher(seed, digest).is_some() {
             return Ok(());
         }
-        copy_file(checkpoint, &copy)
+        copy_file(checkpoint, &self.teacher_copy(seed))
+    }
+
+    /// The copy of `seed`'s teacher when it has the weights `digest`.
+    pub fn kept_teacher(&self, seed: u64, digest: &str) -> Option<PathBuf> {
+        let copy = self.teacher_copy(seed);
+        crate::checkpoint::weights_digest(&copy)
+            .is_ok_and(|kept| kept == digest)
+            .then_some(copy)
     }
 }
 

@@ -398,8 +398,7 @@ impl SeedTeacher {
             return Ok(true);
         }
         if let (Some(record), Some(digest)) = (record, &self.digest) {
-            let copy = record.teacher_copy(self.first.seed);
-            if crate::checkpoint::weights_digest(&copy).is_ok_and(|kept| &kept == digest) {
+            if let Some(copy) = record.kept_teacher(self.first.seed, digest) {
                 crate::ledger::copy_file(&copy, &crate::teacher::checkpoint_file_in(&self.dir))?;
                 progress.say(&format!(
                     "the teacher of seed {} is back in {} from the record's copy {}",
