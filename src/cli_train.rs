@@ -191,7 +191,14 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
         // The page's runs in full and its teachers, beside it: what lets
         // the command resume when --out is gone.
         let record = if args.retrain {
-            trainer::ledger::RunRecord::fresh(page)
+            let record = trainer::ledger::RunRecord::fresh(page);
+            if record.file.exists() {
+                progress.say(&format!(
+                    "note: --retrain: {} starts afresh: the first finished run replaces the runs it recorded",
+                    record.file.display()
+                ));
+            }
+            record
         } else {
             trainer::ledger::RunRecord::beside(page)?
         };

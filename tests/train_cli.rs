@@ -157,3 +157,36 @@ fn a_broken_run_record_is_refused_before_training() {
     assert!(!dir.path().join("runs").exists(), "it trained: {stderr}");
     assert!(!page.exists());
 }
+
+/// `--retrain` does not read the run record, and says that it replaces it.
+#[test]
+fn retrain_says_it_replaces_the_run_record() {
+    let dir = tempfile::tempdir().unwrap();
+    let page = dir.path().join("page.md");
+    std::fs::write(dir.path().join("page.runs.json"), "{ not json").unwrap();
+    // An empty dataset folder stops the run at its first cell.
+    let empty = dir.path().join("empty");
+    std::fs::create_dir(&empty).unwrap();
+    let output = tandem(&[
+        "train",
+        "--preset",
+        "quick",
+        "--results",
+        page.to_str().unwrap(),
+        "--rows",
+        "w4a4",
+        "--retrain",
+        "--data-dir",
+        empty.to_str().unwrap(),
+        "--out",
+        dir.path().join("runs").to_str().unwrap(),
+    ]);
+    let stderr = text(&output.stderr);
+    assert!(!output.status.success());
+    assert!(stderr.contains("--retrain: "), "{stderr}");
+    assert!(stderr.contains("page.runs.json starts afresh"), "{stderr}");
+    assert!(
+        !stderr.contains("run record"),
+        "the record was read: {stderr}"
+    );
+}
