@@ -132,14 +132,14 @@ fn help_shows_examples() {
     }
 }
 
-/// A run record (`PAGE.runs.json`) that cannot be parsed stops
-/// `--results` before any training, naming the file and the ways out.
-#[test]
-fn a_broken_run_record_is_refused_before_training() {
-    let dir = tempfile::tempdir().unwrap();
-    let page = dir.path().join("page.md");
-    std::fs::write(dir.path().join("page.runs.json"), "{\"runs\": 3}").unwrap();
-    let output = tandem(&[
+/// `tandem train --preset quick --results DIR/page.md --rows w4a4 ...
+/// --out DIR/runs` beside a broken run record `DIR/page.runs.json`: its
+/// stderr and whether it succeeded.
+fn results_beside_a_broken_record(dir: &Path, extra: &[&str]) -> (String, bool) {
+    std::fs::write(dir.join("page.runs.json"), "{\"runs\": 3}").unwrap();
+    let page = dir.join("page.md");
+    let out = dir.join("runs");
+    let mut args = vec![
         "train",
         "--preset",
         "quick",
@@ -148,41 +148,38 @@ fn a_broken_run_record_is_refused_before_training() {
         "--rows",
         "w4a4",
         "--out",
-        dir.path().join("runs").to_str().unwrap(),
-    ]);
-    let stderr = text(&output.stderr);
-    assert!(!output.status.success());
+        out.to_str().unwrap(),
+    ];
+    args.extend_from_slice(extra);
+    let output = tandem(&args);
+    (text(&output.stderr), output.status.success())
+}
+
+/// A run record (`PAGE.runs.json`) that cannot be parsed stops
+/// `--results` before any training, naming the file and the ways out.
+#[test]
+fn a_broken_run_record_is_refused_before_training() {
+    let dir = tempfile::tempdir().unwrap();
+    let (stderr, succeeded) = results_beside_a_broken_record(dir.path(), &[]);
+    assert!(!succeeded);
     assert!(stderr.contains("page.runs.json"), "{stderr}");
     assert!(stderr.contains("--retrain"), "{stderr}");
     assert!(!dir.path().join("runs").exists(), "it trained: {stderr}");
-    assert!(!page.exists());
+    assert!(!dir.path().join("page.md").exists());
 }
 
 /// `--retrain` does not read the run record, and says that it replaces it.
 #[test]
 fn retrain_says_it_replaces_the_run_record() {
     let dir = tempfile::tempdir().unwrap();
-    let page = dir.path().join("page.md");
-    std::fs::write(dir.path().join("page.runs.json"), "{ not json").unwrap();
     // An empty dataset folder stops the run at its first cell.
     let empty = dir.path().join("empty");
     std::fs::create_dir(&empty).unwrap();
-    let output = tandem(&[
-        "train",
-        "--preset",
-        "quick",
-        "--results",
-        page.to_str().unwrap(),
-        "--rows",
-        "w4a4",
-        "--retrain",
-        "--data-dir",
-        empty.to_str().unwrap(),
-        "--out",
-        dir.path().join("runs").to_str().unwrap(),
-    ]);
-    let stderr = text(&output.stderr);
-    assert!(!output.status.success());
+    let (stderr, succeeded) = results_beside_a_broken_record(
+        dir.path(),
+        &["--retrain", "--data-dir", empty.to_str().unwrap()],
+    );
+    assert!(!succeeded);
     assert!(stderr.contains("--retrain: "), "{stderr}");
     assert!(stderr.contains("page.runs.json starts afresh"), "{stderr}");
     assert!(
