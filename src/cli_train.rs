@@ -104,7 +104,8 @@ pub struct TrainArgs {
     #[arg(long)]
     out: PathBuf,
     /// End stdout with one JSON line: the run's summary (accuracies, logit
-    /// mismatches, seconds, stages), with --results the list of rows.
+    /// mismatches, seconds, stages); with --results an object of the paths
+    /// written (page, record, teachers) and the runs' summaries (runs).
     /// Progress still goes to stderr.
     #[arg(long)]
     json: bool,
@@ -204,11 +205,8 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
         };
         let write_page = |reports: &[trainer::TrainReport]| {
             let markdown = trainer::results::markdown(reports, &command, &plan);
-            std::fs::write(page, markdown).map_err(|source| trainer::TrainError::Io {
-                action: "write",
-                path: page.clone(),
-                source,
-            })?;
+            // Atomically: a run stopped mid-write keeps the last whole page.
+            golden::io::write_atomically(page, markdown.as_bytes())?;
             record.save(&command, reports)
         };
         let reports = trainer::results::run(
@@ -221,7 +219,13 @@ pub fn run_train(args: TrainArgs) -> Result<()> {
             write_page,
         )?;
         if args.json {
-            println!("{}", serde_json::to_string(&reports)?);
+            let written = serde_json::json!({
+                "page": page,
+                "record": record.file,
+                "teachers": record.teachers,
+                "runs": reports,
+            });
+            println!("{}", serde_json::to_string(&written)?);
         } else {
             println!(
                 "wrote {}, its run record {} and teachers {}",

@@ -41,14 +41,22 @@ student:
   calibration_images: 32
 ";
 
+/// [`TINY_CONFIG`] as `DIR/tiny.yaml`, when Fashion-MNIST is installed.
+fn tiny_config_in(dir: &Path) -> Option<std::path::PathBuf> {
+    if !fashion_mnist_installed() {
+        return None;
+    }
+    let config = dir.join("tiny.yaml");
+    std::fs::write(&config, TINY_CONFIG).unwrap();
+    Some(config)
+}
+
 #[test]
 fn json_keeps_progress_on_stderr_and_a_teacher_of_another_dataset_is_refused() {
-    if !fashion_mnist_installed() {
-        return;
-    }
     let dir = tempfile::tempdir().unwrap();
-    let config = dir.path().join("tiny.yaml");
-    std::fs::write(&config, TINY_CONFIG).unwrap();
+    let Some(config) = tiny_config_in(dir.path()) else {
+        return;
+    };
     let config = config.to_str().unwrap();
     let out = dir.path().join("run");
     let out = out.to_str().unwrap();
@@ -130,6 +138,64 @@ fn help_shows_examples() {
             "{method}'s summary missing"
         );
     }
+}
+
+/// `--results --json` ends stdout with the paths it wrote and every run's
+/// summary, and the page, its run record and the seed's teacher copy are
+/// there.
+#[test]
+fn results_json_names_the_page_its_record_and_the_runs() {
+    let dir = tempfile::tempdir().unwrap();
+    let Some(config) = tiny_config_in(dir.path()) else {
+        return;
+    };
+    let page = dir.path().join("page.md");
+    let out = dir.path().join("runs");
+    let output = tandem(&[
+        "train",
+        "--config",
+        config.to_str().unwrap(),
+        "--results",
+        page.to_str().unwrap(),
+        "--rows",
+        "w4a4",
+        "--methods",
+        "progressive,qat",
+        "--out",
+        out.to_str().unwrap(),
+        "--json",
+    ]);
+    let (stdout, stderr) = (text(&output.stdout), text(&output.stderr));
+    assert!(output.status.success(), "{stderr}");
+    let last = stdout.lines().last().expect("stdout is empty");
+    let written: serde_json::Value = serde_json::from_str(last).expect("last line is JSON");
+    let path = |key: &str| Path::new(written[key].as_str().expect(key)).to_path_buf();
+    assert_eq!(path("page"), page);
+    assert_eq!(path("record"), dir.path().join("page.runs.json"));
+    assert_eq!(path("teachers"), dir.path().join("page.teachers"));
+    assert!(std::fs::read_to_string(&page).unwrap().contains("| W4A4 |"));
+    assert!(path("record").is_file());
+    assert!(path("teachers").join("seed-1.safetensors").is_file());
+    let runs = written["runs"].as_array().expect("runs is a list");
+    let methods: Vec<&str> = runs
+        .iter()
+        .map(|run| run["method"].as_str().unwrap())
+        .collect();
+    assert_eq!(methods, ["progressive", "qat"], "{last}");
+    for run in runs {
+        assert_eq!(run["logit_mismatches"], 0, "{run}");
+        assert_eq!(
+            (run["w_bits"].as_u64(), run["seed"].as_u64()),
+            (Some(4), Some(1))
+        );
+    }
+    // Nothing half-written is left beside the page.
+    let leftovers: Vec<_> = std::fs::read_dir(dir.path())
+        .unwrap()
+        .map(|entry| entry.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|name| name.contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
 }
 
 /// `tandem train --preset quick --results DIR/page.md --rows w4a4 ...
