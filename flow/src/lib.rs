@@ -112,7 +112,12 @@ fn default_true() -> bool {
     true
 }
 
-fn resolve_path(path: &Path, config_file: &Path) -> PathBuf {
+/// Where a path written in the config file `config_file` points: itself when
+/// it is absolute or exists from the working directory, else the same path
+/// beside the config file when that exists, else itself unchanged (so the
+/// error that follows names the path as written). `tandem sweep` specs
+/// follow the same rule.
+pub fn resolve_path(path: &Path, config_file: &Path) -> PathBuf {
     if path.is_absolute() || path.exists() {
         return path.to_path_buf();
     }

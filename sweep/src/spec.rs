@@ -126,7 +126,7 @@ impl SweepSpec {
             })?;
         // Absolute, so `tandem sweep job` finds them from any directory.
         let resolve = |p: &Path| {
-            let found = resolve_path(p, path);
+            let found = flow::resolve_path(p, path);
             std::path::absolute(&found).unwrap_or(found)
         };
         spec.hw_base = resolve(&spec.hw_base);
@@ -193,20 +193,5 @@ impl SweepSpec {
             labels.push(point.label);
         }
         Ok(())
-    }
-}
-
-fn resolve_path(path: &Path, spec_file: &Path) -> PathBuf {
-    if path.is_absolute() || path.exists() {
-        return path.to_path_buf();
-    }
-    let beside = spec_file
-        .parent()
-        .map(|dir| dir.join(path))
-        .unwrap_or_else(|| path.to_path_buf());
-    if beside.exists() {
-        beside
-    } else {
-        path.to_path_buf()
     }
 }
