@@ -379,3 +379,20 @@ fn write_json(path: &Path, value: &impl Serialize) -> Result<(), FlowError> {
         source,
     })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::resolve_path;
+
+    #[test]
+    fn a_path_missing_here_is_found_beside_its_config_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let config = dir.path().join("flow.yaml");
+        let name = std::path::Path::new("tandem-resolve-path-test-train.yaml");
+        std::fs::write(dir.path().join(name), "").unwrap();
+        assert_eq!(resolve_path(name, &config), dir.path().join(name));
+        // Neither here nor beside: the path as written, for the error to name.
+        let missing = std::path::Path::new("tandem-resolve-path-test-missing.yaml");
+        assert_eq!(resolve_path(missing, &config), missing);
+    }
+}
